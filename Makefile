@@ -1,0 +1,36 @@
+# Paved developer tasks. `make test` is the test command (see scripts/test.sh).
+#   make test ARGS='-run TestFoo ./catalog/...'   extra go test arguments
+#   make lint                                     gofmt check, go vet, staticcheck
+
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(CURDIR)/.cache/bin/staticcheck
+# Go files to format-check: not the caches, not testdata (fixtures may be unformatted on purpose).
+GO_FILES := find . \( -path ./.cache -o -path ./.git -o -name testdata \) -prune -o -name '*.go' -print
+
+.PHONY: test build lint fmt-check vet staticcheck tools clean
+
+test:
+	bash scripts/test.sh $(ARGS)
+
+build:
+	go build -o bin/paved ./cmd/paved
+
+lint: fmt-check vet staticcheck
+
+fmt-check:
+	@out=$$($(GO_FILES) | xargs -r gofmt -l); \
+	if [ -n "$$out" ]; then echo "gofmt -w needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	go vet ./...
+
+staticcheck: tools
+	$(STATICCHECK) ./...
+
+# Installs the pinned staticcheck into .cache/bin, once.
+tools:
+	@$(STATICCHECK) -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))' || \
+		GOBIN=$(CURDIR)/.cache/bin go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestBadConfigStopsWithNamedSettingAndCreatesNothing(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		setting string
+	}{
+		{"unknown database scheme", map[string]string{"PAVED_DATABASE_URL": "mysql://db/paved"}, "PAVED_DATABASE_URL"},
+		{"malformed base URL", map[string]string{"PAVED_BASE_URL": "htp:/paved"}, "PAVED_BASE_URL"},
+		{"unwritable data dir", map[string]string{"PAVED_DATA_DIR": filepath.Join(file, "data")}, "PAVED_DATA_DIR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if _, ok := tt.env["PAVED_DATA_DIR"]; !ok {
+				tt.env["PAVED_DATA_DIR"] = dir
+			}
+			var stderr bytes.Buffer
+			code := run(context.Background(), []string{"serve"}, envOf(tt.env), io.Discard, &stderr)
+			if code == 0 {
+				t.Fatal("serve started with a bad configuration")
+			}
+			if !strings.Contains(stderr.String(), tt.setting) {
+				t.Errorf("message %q does not name %s", stderr.String(), tt.setting)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("data dir was created (%v)", err)
+			}
+		})
+	}
+}
+
+func TestUnknownCommandAndHelp(t *testing.T) {
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"frobnicate"}, envOf(nil), io.Discard, &out); code != 2 || !strings.Contains(out.String(), "unknown command") {
+		t.Errorf("code %d, output %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"serve", "--help"}, envOf(nil), io.Discard, &out); code != 0 || !strings.Contains(out.String(), "PAVED_DATABASE_URL") {
+		t.Errorf("serve --help: code %d, output %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"version"}, envOf(nil), &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "paved ") {
+		t.Errorf("version: code %d, output %q", code, out.String())
+	}
+}
+
+func TestMigrateCommands(t *testing.T) {
+	env := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "status"}, env, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "pending") {
+		t.Fatalf("status before: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"migrate", "up"}, env, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "applied 00001_users_audit.sql") {
+		t.Fatalf("up: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"migrate", "down"}, env, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "rolled back") {
+		t.Fatalf("down: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"migrate", "sideways"}, env, &out, &out); code != 2 {
+		t.Fatalf("unknown action: %d %q", code, out.String())
+	}
+}
+
+// TestServeAnswersAndStops runs `paved serve` with nothing configured but a temp data dir and a
+// free port, checks the health endpoints, then stops it as SIGTERM would.
+func TestServeAnswersAndStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0"}, envOf(map[string]string{"PAVED_DATA_DIR": dir}), io.Discard, pw)
+		pw.Close()
+	}()
+	addr := ""
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "paved is serving" {
+			addr, _ = line["listen"].(string)
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if addr == "" {
+		t.Fatal("serve did not report its address")
+	}
+	base := "http://" + addr
+	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"database":"ok"`, "/metrics": "paved_http_requests_total"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d %q, want 200 containing %s", path, resp.StatusCode, body, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "paved.db")); err != nil {
+		t.Errorf("SQLite database not in the data dir: %v", err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d after shutdown", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
