@@ -1,0 +1,73 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
+)
+
+// User is a person who has signed in at least once.
+type User struct {
+	ID          int64      `db:"id"`
+	Issuer      string     `db:"issuer"`
+	Subject     string     `db:"subject"`
+	Email       string     `db:"email"`
+	Name        string     `db:"name"`
+	RolesText   string     `db:"roles"`
+	CreatedAt   time.Time  `db:"created_at"`
+	UpdatedAt   time.Time  `db:"updated_at"`
+	LastLoginAt *time.Time `db:"last_login_at"`
+}
+
+// Roles returns the user's roles as refreshed at their last sign-in.
+func (u User) Roles() RoleSet { return ParseRoleSet(u.RolesText) }
+
+// DisplayName is the name to show, falling back to the e-mail.
+func (u User) DisplayName() string {
+	if u.Name != "" {
+		return u.Name
+	}
+	return u.Email
+}
+
+// Identity is what the identity provider asserted about a person at sign-in.
+type Identity struct {
+	Issuer, Subject, Email, Name string
+	Groups                       []string
+}
+
+const userColumns = "id, issuer, subject, email, name, roles, created_at, updated_at, last_login_at"
+
+// upsertUser creates or refreshes the user known by (issuer, subject). E-mail and name follow
+// the provider; roles are replaced, so a removed group takes effect at the next sign-in.
+func upsertUser(ctx context.Context, tx *sqlx.Tx, id Identity, roles RoleSet, now time.Time) (User, error) {
+	var u User
+	err := tx.GetContext(ctx, &u, tx.Rebind(`INSERT INTO users (issuer, subject, email, name, roles, created_at, updated_at, last_login_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (issuer, subject) DO UPDATE SET email = excluded.email, name = excluded.name,
+			roles = excluded.roles, updated_at = excluded.updated_at, last_login_at = excluded.last_login_at
+		RETURNING `+userColumns),
+		id.Issuer, id.Subject, id.Email, id.Name, roles.String(), now, now, now)
+	if err != nil {
+		return User{}, fmt.Errorf("upsert user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByID returns one user.
+func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
+	var u User
+	err := s.db.GetContext(ctx, &u, s.db.Rebind("SELECT "+userColumns+" FROM users WHERE id = ?"), id)
+	if db.IsNotFound(err) {
+		return User{}, errs.E(errs.NotFound, "No such user.")
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user %d: %w", id, err)
+	}
+	return u, nil
+}
