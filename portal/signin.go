@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,6 +17,12 @@ import (
 // sends it to the identity provider.
 func (s *Server) signIn(c *gin.Context) {
 	next := auth.SafeReturnPath(c.Query("next"))
+	// Sign-in cookies belong to one host: start on the canonical one, or the callback (which
+	// the provider sends to the base URL) would not find them.
+	if base, err := url.Parse(s.cfg.BaseURL); err == nil && !strings.EqualFold(c.Request.Host, base.Host) {
+		c.Redirect(http.StatusSeeOther, s.cfg.BaseURL+"/auth/login?next="+url.QueryEscape(next))
+		return
+	}
 	if s.rp == nil || s.auth == nil {
 		s.renderStatus(c, http.StatusServiceUnavailable, web.ErrorView{Status: http.StatusServiceUnavailable,
 			Title:   "Sign-in is not set up yet",

@@ -95,7 +95,7 @@ func (f Flash) Role() string {
 	return "status"
 }
 
-// Label returns a word naming the kind ("Error"), read out before the message so that the
+// Label returns a word naming the kind ("Error"), shown before the message so that the
 // kind is not told by colour alone.
 func (f Flash) Label() string { return flashKinds[f.Class()] }
 

@@ -136,3 +136,29 @@ func TestServeAnswersAndStops(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 }
+
+func TestTokenCommands(t *testing.T) {
+	env := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir()})
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"token", "create", "--name", "okta-sync", "--scopes", "discovery:write,discovery:read", "--expires", "30d"}, env, &out, &errOut)
+	secret := strings.TrimSpace(out.String())
+	if code != 0 || !strings.HasPrefix(secret, "pvd_") || strings.Contains(secret, "\n") {
+		t.Fatalf("create: code %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"token", "create", "--name", "bad", "--scopes", "root", "--expires", "30d"}, env, io.Discard, &errOut); code == 0 || !strings.Contains(errOut.String(), "Unknown scope") {
+		t.Errorf("unknown scope: code %d, %q", code, errOut.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"token", "list"}, env, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "okta-sync\tactive") {
+		t.Errorf("list: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"token", "revoke", "--name", "okta-sync"}, env, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "revoked") {
+		t.Errorf("revoke: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"token", "list"}, env, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "okta-sync\trevoked") {
+		t.Errorf("list after revoke: %d %q", code, out.String())
+	}
+}

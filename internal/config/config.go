@@ -65,6 +65,12 @@ type Setting struct {
 // Load builds a Config from defaults, then PAVED_* variables from env, then args. It returns the
 // remaining positional arguments. Problems with values (not their meaning) are reported together.
 func Load(name string, args []string, env func(string) string, stderr io.Writer) (*Config, []string, error) {
+	return LoadWith(name, args, env, stderr, nil)
+}
+
+// LoadWith is Load for a command with flags of its own, which extra registers. Those flags have
+// no environment variable.
+func LoadWith(name string, args []string, env func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (*Config, []string, error) {
 	c := &Config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -82,8 +88,11 @@ func Load(name string, args []string, env func(string) string, stderr io.Writer)
 	if len(problems) > 0 {
 		return nil, nil, &Problems{List: problems}
 	}
+	if extra != nil {
+		extra(fs)
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: paved %s [flags]\n\nEvery flag can also be set with the environment variable shown.\n\n", name)
+		fmt.Fprintf(stderr, "Usage: paved %s [flags]\n\nEvery setting can also be set with the environment variable shown.\n\n", name)
 		PrintSettings(stderr, fs)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -148,7 +157,11 @@ func PrintSettings(w io.Writer, fs *flag.FlagSet) {
 		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 			def = fmt.Sprintf(" (default %s)", f.DefValue)
 		}
-		fmt.Fprintf(w, "  --%s  [%s]\n        %s%s\n", f.Name, EnvName(f.Name), f.Usage, def)
+		envName := ""
+		if !strings.HasPrefix(f.Usage, "(command) ") {
+			envName = "  [" + EnvName(f.Name) + "]"
+		}
+		fmt.Fprintf(w, "  --%s%s\n        %s%s\n", f.Name, envName, strings.TrimPrefix(f.Usage, "(command) "), def)
 	})
 }
 
