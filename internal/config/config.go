@@ -323,3 +323,19 @@ func (c *Config) Effective() []Setting {
 	})
 	return out
 }
+
+// MarkdownTable renders the settings as the README's configuration table.
+func MarkdownTable() string {
+	var b strings.Builder
+	b.WriteString("| Environment variable | Flag | Default | What it does |\n|---|---|---|---|\n")
+	for _, s := range Settings() {
+		def := s.Default
+		if def == "" {
+			def = "—"
+		} else {
+			def = "`" + def + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | `--%s` | %s | %s |\n", s.Env, s.Flag, def, strings.ReplaceAll(s.Help, "|", "\\|"))
+	}
+	return b.String()
+}
