@@ -162,3 +162,17 @@ func TestTokenCommands(t *testing.T) {
 		t.Errorf("list after revoke: %d %q", code, out.String())
 	}
 }
+
+func TestDevRefusesNonLoopback(t *testing.T) {
+	for _, listen := range []string{"0.0.0.0:8080", "192.0.2.10:8080", ":8080"} {
+		dir := filepath.Join(t.TempDir(), "data")
+		var stderr bytes.Buffer
+		code := run(context.Background(), []string{"dev", "--listen", listen}, envOf(map[string]string{"PAVED_DATA_DIR": dir}), io.Discard, &stderr)
+		if code == 0 || !strings.Contains(stderr.String(), "loopback") {
+			t.Errorf("dev --listen %s: code %d, %q", listen, code, stderr.String())
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("dev --listen %s created the data dir", listen)
+		}
+	}
+}

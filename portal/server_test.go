@@ -1,0 +1,120 @@
+package portal
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+func TestSecurityHeaders(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	p := env.browser().get(env.base + "/")
+	if p.status != 200 {
+		t.Fatalf("home: %d", p.status)
+	}
+	csp := p.header.Get("Content-Security-Policy")
+	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "default-src 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("CSP allows inline code: %q", csp)
+	}
+	for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin", "X-Frame-Options": "DENY"} {
+		if got := p.header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	if p.header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS sent over plain http")
+	}
+	if len(p.header.Get("X-Request-Id")) < 16 {
+		t.Errorf("no request id: %q", p.header.Get("X-Request-Id"))
+	}
+	// HSTS and __Host- cookies once the base URL is https.
+	env.srv.cfg.BaseURL = "https://paved.example.com"
+	s2, err := New(Deps{Config: env.srv.cfg, Logger: env.srv.log, DB: env.db, Views: env.srv.views, Auth: env.auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	s2.ServeHTTP(w, httptest.NewRequest("GET", "https://paved.example.com/healthz", nil))
+	if !strings.Contains(w.Header().Get("Strict-Transport-Security"), "max-age=") {
+		t.Errorf("no HSTS over https: %v", w.Header())
+	}
+	if s2.sessionCookie() != "__Host-paved_session" {
+		t.Errorf("session cookie over https = %q", s2.sessionCookie())
+	}
+}
+
+func TestErrorsAndLimits(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	br := env.browser()
+	if p := br.get(env.base + "/no/such/page"); p.status != 404 || !strings.Contains(p.body, "Page not found") || !strings.Contains(p.body, "request ID") {
+		t.Errorf("404 page: %d", p.status)
+	}
+	if p := br.get(env.base + "/api/v1/nothing"); p.status != 404 {
+		t.Errorf("unknown API path: %d", p.status)
+	}
+	// A body over the limit is refused before any handler reads it.
+	big := strings.Repeat("x", int(env.srv.cfg.MaxBodyBytes)+1)
+	req, _ := http.NewRequest("POST", env.base+"/auth/logout", strings.NewReader(big))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized body: %d, want 413", resp.StatusCode)
+	}
+}
+
+func TestPanicBecomesCleanErrorPage(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	env.srv.engine.GET("/boom", func(c *gin.Context) { panic("secret internal detail") })
+	for _, accept := range []string{"text/html", "application/json"} {
+		req := httptest.NewRequest("GET", "/boom", nil)
+		req.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		env.srv.ServeHTTP(w, req)
+		body, _ := io.ReadAll(w.Body)
+		if w.Code != 500 || strings.Contains(string(body), "secret internal detail") {
+			t.Errorf("%s: %d %s", accept, w.Code, body)
+		}
+		if !strings.Contains(string(body), w.Header().Get("X-Request-Id")) {
+			t.Errorf("%s: the answer does not quote the request id", accept)
+		}
+	}
+	// The server is still up.
+	if p := env.browser().get(env.base + "/healthz"); p.status != 200 {
+		t.Errorf("after a panic /healthz = %d", p.status)
+	}
+}
+
+func TestReadyzAndMetrics(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	br := env.browser()
+	br.get(env.base + "/")
+	br.get(env.base + "/")
+	if p := br.get(env.base + "/readyz"); p.status != 200 || !strings.Contains(p.body, `"database":"ok"`) {
+		t.Errorf("readyz: %d %s", p.status, p.body)
+	}
+	m := br.get(env.base + "/metrics")
+	if !strings.Contains(m.body, `paved_http_requests_total{method="GET",route="/",status="200"} 2`) {
+		t.Errorf("metrics lack the two home page requests:\n%s", m.body)
+	}
+	if !strings.Contains(m.body, `paved_http_request_duration_seconds_bucket{method="GET",route="/"`) {
+		t.Error("metrics lack the latency histogram by route")
+	}
+	// A failing dependency makes the replica not ready, and says which.
+	env.db.Close()
+	if p := br.get(env.base + "/readyz"); p.status != 503 || !strings.Contains(p.body, `"database":"failing"`) {
+		t.Errorf("readyz with the database closed: %d %s", p.status, p.body)
+	}
+}
