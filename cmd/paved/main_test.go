@@ -112,7 +112,9 @@ func TestServeAnswersAndStops(t *testing.T) {
 		t.Fatal("serve did not report its address")
 	}
 	base := "http://" + addr
-	for path, want := range map[string]string{"/healthz": `"ok"`, "/readyz": `"database":"ok"`, "/metrics": "paved_http_requests_total"} {
+	// In order: /metrics must count the requests before it.
+	for _, c := range [][2]string{{"/healthz", `"ok"`}, {"/readyz", `"database":"ok"`}, {"/metrics", `paved_http_requests_total{method="GET",route="/healthz",status="200"} 1`}} {
+		path, want := c[0], c[1]
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
