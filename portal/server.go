@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/web"
@@ -37,6 +38,8 @@ type Deps struct {
 	Auth  *auth.Service
 	RP    *auth.RP
 	Roles auth.RoleMapping
+	// Catalog is the app catalogue (nil in tests that need none).
+	Catalog *catalog.Service
 }
 
 // Server is the HTTP handler of the portal.
@@ -51,6 +54,7 @@ type Server struct {
 	auth            *auth.Service
 	rp              *auth.RP
 	roles           auth.RoleMapping
+	catalog         *catalog.Service
 	nav             []navEntry
 	engine          *gin.Engine
 	handler         http.Handler

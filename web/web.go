@@ -258,6 +258,21 @@ func (r *Renderer) Render(w io.Writer, page string, p Page) error {
 	return err
 }
 
+// RenderFragment writes one named template of a page without the layout, for htmx requests
+// that swap part of a page. It receives the same Page as a full render.
+func (r *Renderer) RenderFragment(w io.Writer, page, name string, p Page) error {
+	t, ok := r.pages[page]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownPage, page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, p); err != nil {
+		return fmt.Errorf("web: render %q of page %q: %w", name, page, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // Has reports whether there is a template for page.
 func (r *Renderer) Has(page string) bool {
 	_, ok := r.pages[page]

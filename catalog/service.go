@@ -1,0 +1,184 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
+)
+
+// Outbox queues work that must follow a committed change, inside the change's transaction, so
+// the search index catches up even if it was down when the change was made.
+type Outbox interface {
+	EnqueueIndexSync(ctx context.Context, tx *sqlx.Tx, slugs ...string) error
+}
+
+// Service is the catalogue: its rules and its storage.
+type Service struct {
+	db     *db.DB
+	outbox Outbox
+	index  Index
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// NewService returns the catalogue on d. Changes enqueue index syncs on outbox; searches go to
+// index.
+func NewService(d *db.DB, index Index, outbox Outbox) *Service {
+	return &Service{db: d, index: index, outbox: outbox, Now: time.Now}
+}
+
+func (s *Service) now() time.Time { return db.Time(s.Now()) }
+
+// Index returns the search index the service searches.
+func (s *Service) Index() Index { return s.index }
+
+// change runs fn in a transaction that also records the audit entry and queues an index sync
+// for the affected apps, so the three are committed together or not at all.
+func (s *Service) change(ctx context.Context, actor audit.Actor, action, slug string, details any, fn func(tx *sqlx.Tx) error, syncSlugs ...string) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, s.now(), actor, action, "app", slug, details); err != nil {
+			return err
+		}
+		if len(syncSlugs) > 0 && s.outbox != nil {
+			if err := s.outbox.EnqueueIndexSync(ctx, tx, syncSlugs...); err != nil {
+				return fmt.Errorf("queue index sync: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Categories lists the managed categories in display order.
+func (s *Service) Categories(ctx context.Context) ([]Category, error) {
+	var out []Category
+	if err := s.db.SelectContext(ctx, &out, "SELECT slug, name, position FROM categories ORDER BY position, name"); err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	return out, nil
+}
+
+// EnsureCategories creates missing categories and renames existing ones; it never deletes.
+func (s *Service) EnsureCategories(ctx context.Context, cats []Category) error {
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		for i, c := range cats {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO categories (slug, name, position) VALUES (?, ?, ?)
+				ON CONFLICT (slug) DO UPDATE SET name = excluded.name, position = excluded.position`), c.Slug, c.Name, i); err != nil {
+				return fmt.Errorf("save category %s: %w", c.Slug, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Service) categorySet(ctx context.Context, q sqlx.QueryerContext) (map[string]bool, error) {
+	var slugs []string
+	if err := sqlx.SelectContext(ctx, q, &slugs, "SELECT slug FROM categories"); err != nil {
+		return nil, fmt.Errorf("list categories: %w", err)
+	}
+	set := make(map[string]bool, len(slugs))
+	for _, c := range slugs {
+		set[c] = true
+	}
+	return set, nil
+}
+
+const appColumns = `id, slug, name, vendor, website, description, category, tags, logo_url, status, conditions,
+	max_classification, access_instructions, decision_rationale, what_would_change, business_owner, licence_model,
+	list_cost_minor, list_cost_currency, score_override, score_override_reason, risk_reviewed_at, risk_reviewed_by,
+	created_at, updated_at`
+
+// CreateApp adds an app to the catalogue.
+func (s *Service) CreateApp(ctx context.Context, actor audit.Actor, in AppInput) (App, error) {
+	cats, err := s.categorySet(ctx, s.db)
+	if err != nil {
+		return App{}, err
+	}
+	a, err := in.validate(cats)
+	if err != nil {
+		return App{}, err
+	}
+	now := s.now()
+	a.CreatedAt, a.UpdatedAt = now, now
+	err = s.change(ctx, actor, "app.create", a.Slug, map[string]any{"name": a.Name, "status": a.Status}, func(tx *sqlx.Tx) error {
+		return insertApp(ctx, tx, &a)
+	}, a.Slug)
+	return a, err
+}
+
+func insertApp(ctx context.Context, tx *sqlx.Tx, a *App) error {
+	err := tx.GetContext(ctx, &a.ID, tx.Rebind(`INSERT INTO apps (slug, name, vendor, website, description, category, tags, logo_url, status,
+		conditions, max_classification, access_instructions, decision_rationale, what_would_change, business_owner,
+		licence_model, list_cost_minor, list_cost_currency, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		a.Slug, a.Name, a.Vendor, a.Website, a.Description, a.Category, a.TagsText, a.LogoURL, a.Status,
+		a.Conditions, a.MaxClassification, a.AccessInstructions, a.DecisionRationale, a.WhatWouldChange, a.BusinessOwner,
+		a.LicenceModel, a.ListCostMinor, a.ListCostCurrency, a.CreatedAt, a.UpdatedAt)
+	if db.IsUniqueViolation(err) {
+		return &errs.Error{Code: errs.Conflict, Message: "An app with that slug already exists.", Fields: map[string]string{"slug": fmt.Sprintf("“%s” is taken by another app; choose another slug.", a.Slug)}}
+	}
+	if err != nil {
+		return fmt.Errorf("insert app %s: %w", a.Slug, err)
+	}
+	return nil
+}
+
+// UpdateApp changes an app's details. A new slug must be free; the old one stops working.
+func (s *Service) UpdateApp(ctx context.Context, actor audit.Actor, slug string, in AppInput) (App, error) {
+	cats, err := s.categorySet(ctx, s.db)
+	if err != nil {
+		return App{}, err
+	}
+	a, err := in.validate(cats)
+	if err != nil {
+		return App{}, err
+	}
+	var old App
+	err = s.change(ctx, actor, "app.update", a.Slug, nil, func(tx *sqlx.Tx) error {
+		if old, err = appBySlug(ctx, tx, slug); err != nil {
+			return err
+		}
+		a.ID, a.CreatedAt, a.UpdatedAt = old.ID, old.CreatedAt, s.now()
+		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE apps SET slug = ?, name = ?, vendor = ?, website = ?, description = ?, category = ?,
+			tags = ?, logo_url = ?, status = ?, conditions = ?, max_classification = ?, access_instructions = ?,
+			decision_rationale = ?, what_would_change = ?, business_owner = ?, licence_model = ?, list_cost_minor = ?,
+			list_cost_currency = ?, updated_at = ? WHERE id = ?`),
+			a.Slug, a.Name, a.Vendor, a.Website, a.Description, a.Category, a.TagsText, a.LogoURL, a.Status, a.Conditions,
+			a.MaxClassification, a.AccessInstructions, a.DecisionRationale, a.WhatWouldChange, a.BusinessOwner, a.LicenceModel,
+			a.ListCostMinor, a.ListCostCurrency, a.UpdatedAt, a.ID)
+		if db.IsUniqueViolation(err) {
+			return &errs.Error{Code: errs.Conflict, Message: "An app with that slug already exists.", Fields: map[string]string{"slug": fmt.Sprintf("“%s” is taken by another app; choose another slug.", a.Slug)}}
+		}
+		if err != nil {
+			return fmt.Errorf("update app %s: %w", slug, err)
+		}
+		return nil
+	}, slug, a.Slug)
+	a.ScoreOverride, a.ScoreOverrideReason, a.RiskReviewedAt, a.RiskReviewedBy = old.ScoreOverride, old.ScoreOverrideReason, old.RiskReviewedAt, old.RiskReviewedBy
+	return a, err
+}
+
+// App returns one app by slug.
+func (s *Service) App(ctx context.Context, slug string) (App, error) {
+	return appBySlug(ctx, s.db, slug)
+}
+
+func appBySlug(ctx context.Context, q sqlx.ExtContext, slug string) (App, error) {
+	var a App
+	err := sqlx.GetContext(ctx, q, &a, q.Rebind("SELECT "+appColumns+" FROM apps WHERE slug = ?"), slug)
+	if db.IsNotFound(err) {
+		return App{}, errs.E(errs.NotFound, "There is no app “%s” in the catalogue.", slug)
+	}
+	if err != nil {
+		return App{}, fmt.Errorf("get app %s: %w", slug, err)
+	}
+	return a, nil
+}
