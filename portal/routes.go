@@ -17,13 +17,14 @@ type route struct {
 var (
 	public   = access{Public: true}
 	employee = access{Role: auth.RoleEmployee}
+	security = access{Role: auth.RoleSecurity}
 	admin    = access{Role: auth.RoleAdmin}
 )
 
 // Routes returns the route table.
 func (s *Server) routeTable() []route {
 	static := gin.WrapH(s.views.StaticHandler())
-	return []route{
+	routes := []route{
 		{"GET", "/healthz", public, s.healthz},
 		{"GET", "/readyz", public, s.readyz},
 		{"GET", "/metrics", public, s.metrics.handler()},
@@ -45,6 +46,26 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/v1/me", access{Role: auth.RoleEmployee, Scope: anyScope}, s.apiMe},
 		{"GET", "/api/v1/audit", access{Role: auth.RoleAdmin, Scope: auth.ScopeAuditRead}, s.apiAudit},
 	}
+	if s.catalog != nil {
+		routes = append(routes, []route{
+			{"GET", "/apps", employee, s.catalogue},
+			{"GET", "/apps/new", security, s.newAppForm},
+			{"POST", "/apps", security, s.createApp},
+			{"GET", "/apps/:slug", employee, s.appPage},
+			{"GET", "/apps/:slug/edit", security, s.editAppForm},
+			{"POST", "/apps/:slug/edit", security, s.updateApp},
+			{"POST", "/apps/:slug/identifiers", security, s.addIdentifier},
+			{"POST", "/apps/:slug/identifiers/:id/delete", security, s.removeIdentifier},
+			{"POST", "/apps/:slug/alternatives", security, s.setAlternative},
+			{"POST", "/apps/:slug/alternatives/:alt/delete", security, s.removeAlternative},
+			{"GET", "/apps/:slug/risk", security, s.riskForm},
+			{"POST", "/apps/:slug/risk", security, s.saveRisk},
+			{"POST", "/apps/:slug/score", security, s.overrideScore},
+			{"GET", "/admin/risk-weights", admin, s.weightsPage},
+			{"POST", "/admin/risk-weights", admin, s.saveWeights},
+		}...)
+	}
+	return routes
 }
 
 func (s *Server) routes() {

@@ -493,6 +493,26 @@ func (r *Renderer) funcs() template.FuncMap {
 			}
 			return "badge-unknown"
 		},
+		// minorUnits writes an amount in cents as "12.50"; it takes an int64 or *int64.
+		"minorUnits": func(v any) string {
+			var n int64
+			switch x := v.(type) {
+			case int64:
+				n = x
+			case *int64:
+				if x == nil {
+					return ""
+				}
+				n = *x
+			default:
+				return ""
+			}
+			sign := ""
+			if n < 0 {
+				sign, n = "-", -n
+			}
+			return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
+		},
 		// join is strings.Join: {{join .Roles ", "}}.
 		"join": strings.Join,
 		// date, datetime and isoTime format a time.Time or *time.Time in UTC; a zero time or a
