@@ -39,6 +39,8 @@ func (s *Server) routeTable() []route {
 		{"GET", "/account", employee, s.account},
 		{"POST", "/account/sessions/end-others", employee, s.endOtherSessions},
 
+		{"GET", "/admin/audit", admin, s.auditPage},
+		{"GET", "/admin/audit.csv", admin, s.auditCSV},
 		{"GET", "/admin/tokens", admin, s.tokensPage},
 		{"POST", "/admin/tokens", admin, s.createToken},
 		{"POST", "/admin/tokens/:id/revoke", admin, s.revokeToken},

@@ -168,3 +168,25 @@ func between(s, start, end string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAuditLogPageAndCSV(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp"})
+	br := env.browser()
+	br.signInDev(env.base, "/admin/audit", "devidp-admin")
+	br.post(env.base+"/admin/tokens", map[string][]string{"name": {"=HYPERLINK(\"x\")"}, "scopes": {"audit:read"}, "expires": {"7"}})
+	p := br.get(env.base + "/admin/audit?action=token.create")
+	if p.status != 200 || !strings.Contains(p.body, "token.create") || strings.Contains(p.body, "user.sign_in") {
+		t.Fatalf("filtered page: %d", p.status)
+	}
+	csvPage := br.get(env.base + "/admin/audit.csv?object_type=api_token")
+	if csvPage.status != 200 || !strings.HasPrefix(csvPage.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", csvPage.status, csvPage.header.Get("Content-Type"))
+	}
+	lines := strings.Split(strings.TrimSpace(csvPage.body), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,time,actor,action") || !strings.Contains(lines[1], "token.create") {
+		t.Errorf("csv rows = %q", lines)
+	}
+	if p := br.get(env.base + "/admin/audit?since=yesterday"); p.status != 400 {
+		t.Errorf("bad date: %d", p.status)
+	}
+}
