@@ -34,3 +34,9 @@ tools:
 
 clean:
 	rm -rf bin
+
+# Search speed: 30,000 synthetic apps, portal API on Bleve and on Meilisearch, and Meilisearch
+# directly, in one run (starts Meilisearch like the tests do).
+.PHONY: bench-search
+bench-search:
+	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/search $(ARGS)

@@ -182,3 +182,42 @@ func appBySlug(ctx context.Context, q sqlx.ExtContext, slug string) (App, error)
 	}
 	return a, nil
 }
+
+// CreateApps adds many apps at once (an import, a synthetic catalogue), validating each and
+// committing in batches of 500 with their audit entries and index syncs. It stops at the first
+// invalid app and reports its position; batches before it stay committed.
+func (s *Service) CreateApps(ctx context.Context, actor audit.Actor, ins []AppInput) (int, error) {
+	cats, err := s.categorySet(ctx, s.db)
+	if err != nil {
+		return 0, err
+	}
+	const batch = 500
+	created := 0
+	for start := 0; start < len(ins); start += batch {
+		end := min(start+batch, len(ins))
+		var slugs []string
+		err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			now := s.now()
+			for i := start; i < end; i++ {
+				a, err := ins[i].validate(cats)
+				if err != nil {
+					return fmt.Errorf("app %d (%q): %w", i+1, ins[i].Name, err)
+				}
+				a.CreatedAt, a.UpdatedAt = now, now
+				if err := insertApp(ctx, tx, &a); err != nil {
+					return fmt.Errorf("app %d (%q): %w", i+1, ins[i].Name, err)
+				}
+				slugs = append(slugs, a.Slug)
+			}
+			if err := audit.Append(ctx, tx, now, actor, "catalog.bulk_create", "catalog", "apps", map[string]int{"created": len(slugs)}); err != nil {
+				return err
+			}
+			return s.enqueueBatches(ctx, tx, slugs)
+		})
+		if err != nil {
+			return created, err
+		}
+		created += len(slugs)
+	}
+	return created, nil
+}

@@ -179,3 +179,41 @@ func TestBrowserSignInPerRole(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserFindAppWithTypo: an employee types a misspelled name on the home page, sees the
+// right app first, opens it and sees what to use instead.
+func TestBrowserFindAppWithTypo(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	c := newChrome(t)
+	pick := chromedp.CSS(`button[value="devidp-employee"]`)
+	c.do(t, chromedp.Navigate(env.base+"/auth/login?next=/"), chromedp.WaitVisible(pick), chromedp.Click(pick),
+		chromedp.WaitVisible(chromedp.CSS("#catalogue-search")),
+		chromedp.SendKeys(chromedp.CSS("#catalogue-search"), "wetrasfer\n"),
+		chromedp.WaitVisible(chromedp.CSS(".app-list .app-name")),
+	)
+	c.screenshot(t, "catalogue-typo")
+	if first := c.text(t, ".app-list .app-name"); first != "WeTransfer" {
+		t.Fatalf("first hit = %q, want WeTransfer", first)
+	}
+	// Typing in the catalogue's own box updates the results as you type (htmx).
+	if _, err := chromedp.Run(c.ctx, chromedp.Evaluate[any](`document.getElementById("q").value = ""`)); err != nil {
+		t.Fatal(err)
+	}
+	c.do(t, chromedp.SendKeys(chromedp.CSS("#q"), "slack"))
+	if _, err := chromedp.Run(c.ctx, chromedp.Poll[bool](`document.querySelector(".app-list .app-name")?.textContent === "Slack" && location.search === "?q=slack"`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Errorf("results did not update as typed: %v", err)
+	}
+	c.do(t, chromedp.Navigate(env.base+"/apps?q=wetrasfer"), chromedp.WaitVisible(chromedp.CSS(".app-list .app-name")), chromedp.Click(chromedp.CSS(".app-list .app-name")),
+		chromedp.WaitVisible(chromedp.CSS("#alternatives")))
+	c.screenshot(t, "app-not-approved")
+	alts := c.text(t, "#alternatives")
+	if !strings.Contains(alts, "Google Drive") {
+		t.Errorf("alternatives section = %q", alts)
+	}
+	if verdict := c.text(t, ".verdict"); !strings.Contains(verdict, "What would change this decision") {
+		t.Errorf("verdict = %q", verdict)
+	}
+	if errs := c.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}

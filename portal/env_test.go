@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,8 +19,12 @@ import (
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/auth/devidp"
 	"github.com/pavedhq/paved/auth/oidctest"
+	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/bleveindex"
+	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/jobs"
 	"github.com/pavedhq/paved/internal/testutil"
 	"github.com/pavedhq/paved/web"
 )
@@ -33,11 +38,77 @@ type testEnv struct {
 	auth *auth.Service
 	db   *db.DB
 	idp  *oidctest.Provider
+
+	catalog *catalog.Service
+	jobs    *jobs.Jobs
+}
+
+// newCatalog builds the catalogue with an embedded Bleve index and started River jobs, and
+// optionally the seeded demo catalogue, fully indexed.
+func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *jobs.Jobs) {
+	t.Helper()
+	ctx := context.Background()
+	ix, err := bleveindex.Open(filepath.Join(t.TempDir(), "index.bleve"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	j, err := jobs.New(ctx, d, nil, jobs.Options{TestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := catalog.NewService(d, ix, catalog.JobsOutbox{Jobs: j})
+	svc.RegisterJobs(j)
+	if _, err := j.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = j.Stop(sctx)
+		j.Close()
+	})
+	if seed {
+		if _, err := svc.Seed(ctx, audit.System, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Reindex(ctx); err != nil {
+			t.Fatal(err)
+		}
+	} else if err := svc.EnsureCategories(ctx, []catalog.Category{{Slug: "chat", Name: "Chat & Messaging"}, {Slug: "diagramming", Name: "Diagramming & Whiteboards"}}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, j
+}
+
+// waitIndexed waits until the background jobs have brought the index up to date.
+func (e *testEnv) waitIndexed() {
+	e.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := catalog.IndexLag(context.Background(), e.jobs)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("index still %d syncs behind", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 type envOptions struct {
 	provider string // "devidp", "oidctest" or "" for none
 	open     func(testing.TB) *db.DB
+	// catalog adds the catalogue on an embedded index with running background jobs; seed
+	// loads the demo catalogue into it.
+	catalog, seed bool
 }
 
 func newEnv(t *testing.T, o envOptions) *testEnv {
@@ -85,6 +156,12 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	}
 	if oc.Issuer != "" {
 		deps.RP = auth.NewRP(oc)
+	}
+	if o.catalog {
+		env.catalog, env.jobs = newCatalog(t, d, o.seed)
+		deps.Catalog = env.catalog
+		deps.IndexLag = func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, env.jobs) }
+		deps.Checks = []Check{{Name: "search", Check: env.catalog.Index().Ping}}
 	}
 	env.srv, err = New(deps)
 	if err != nil {

@@ -42,10 +42,18 @@ func (s *Server) readyz(c *gin.Context) {
 		})
 	}
 	wg.Wait()
+	body := gin.H{"checks": results}
+	// Lag is reported, not judged: a backlog after a bulk change is normal and drains.
+	if s.indexLag != nil {
+		if n, err := s.indexLag(ctx); err == nil {
+			body["index_lag"] = n
+		}
+	}
 	c.Header("Cache-Control", "no-store")
 	status, word := http.StatusOK, "ready"
 	if !ready {
 		status, word = http.StatusServiceUnavailable, "not ready"
 	}
-	c.JSON(status, gin.H{"status": word, "checks": results})
+	body["status"] = word
+	c.JSON(status, body)
 }

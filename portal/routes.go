@@ -67,6 +67,7 @@ func (s *Server) routeTable() []route {
 			{"POST", "/admin/risk-weights", admin, s.saveWeights},
 		}...)
 	}
+	routes = append(routes, s.apiAppRoutes()...)
 	return routes
 }
 

@@ -38,6 +38,8 @@ type Deps struct {
 	Auth  *auth.Service
 	RP    *auth.RP
 	Roles auth.RoleMapping
+	// IndexLag counts changes not yet in the search index, for /readyz.
+	IndexLag func(ctx context.Context) (int, error)
 	// Catalog is the app catalogue (nil in tests that need none).
 	Catalog *catalog.Service
 }
@@ -49,6 +51,7 @@ type Server struct {
 	db              *db.DB
 	views           *web.Renderer
 	checks          []Check
+	indexLag        func(ctx context.Context) (int, error)
 	metrics         *metrics
 	formActionExtra string
 	auth            *auth.Service
@@ -64,14 +67,16 @@ type Server struct {
 func New(d Deps) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{
-		cfg:     d.Config,
-		log:     d.Logger,
-		db:      d.DB,
-		views:   d.Views,
-		metrics: newMetrics(),
-		auth:    d.Auth,
-		rp:      d.RP,
-		roles:   d.Roles,
+		cfg:      d.Config,
+		log:      d.Logger,
+		db:       d.DB,
+		views:    d.Views,
+		metrics:  newMetrics(),
+		auth:     d.Auth,
+		rp:       d.RP,
+		roles:    d.Roles,
+		catalog:  d.Catalog,
+		indexLag: d.IndexLag,
 	}
 	if d.RP != nil {
 		s.formActionExtra = d.RP.ProviderOrigin()

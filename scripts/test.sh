@@ -13,6 +13,8 @@
 #                             (otherwise its variable stays unset and its tests skip).
 #   PAVED_TEST_HOLD=1         start the services, print their variables and wait for Ctrl-C
 #                             instead of running go test (for debugging by hand).
+#   PAVED_SERVICES_RUN=1      run the arguments as a command (not go test) with the services up,
+#                             e.g. PAVED_SERVICES_RUN=1 scripts/test.sh go run ./bench/search
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -307,7 +309,11 @@ done
 ((has_pkg)) || args+=(./...)
 
 cmd=(go test "${args[@]}")
-if [[ ${PAVED_TEST_HOLD:-} == 1 ]]; then
+if [[ ${PAVED_SERVICES_RUN:-} == 1 ]]; then
+	# Run the given command instead of go test, with the same services (benchmarks use this).
+	cmd=("$@")
+	log "${cmd[*]}"
+elif [[ ${PAVED_TEST_HOLD:-} == 1 ]]; then
 	env | grep '^PAVED_TEST_' | sort >&2 || true
 	log "PAVED_TEST_HOLD=1: services are up until Ctrl-C"
 	cmd=(sleep infinity)

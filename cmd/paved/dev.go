@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth/devidp"
+	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
 )
 
@@ -62,5 +63,22 @@ func runDev(ctx context.Context, e env, args []string) error {
 	h := gin.WrapH(idp.Handler())
 	return serve(ctx, e, cfg, func(r *gin.Engine) {
 		r.Any(devIssuerPath+"/*path", h)
-	})
+	}, seedDemo)
+}
+
+// seedDemo fills an empty catalogue with the curated apps and the demo company's decisions at
+// first start, so the quick start shows a living catalogue. The index follows through the
+// index-sync jobs the seed queues.
+func seedDemo(ctx context.Context, dm *domain) error {
+	var n int
+	if err := dm.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM apps"); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := dm.catalog.Seed(ctx, audit.Actor{Name: "paved dev"}, true); err != nil {
+		return fmt.Errorf("load the demo catalogue: %w", err)
+	}
+	return nil
 }

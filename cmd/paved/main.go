@@ -44,6 +44,8 @@ func commands() []command {
 		{"serve", "run the portal", runServe},
 		{"dev", "run the quick start: SQLite, demo sign-in with a built-in identity provider", runDev},
 		{"migrate", "apply, roll back or list database migrations (up, down, status)", runMigrate},
+		{"seed", "load the curated catalogue of well-known SaaS apps (--demo adds demo decisions)", runSeed},
+		{"reindex", "rebuild the search index from the database", runReindex},
 		{"token", "create, list or revoke API tokens (create, list, revoke)", runToken},
 		{"config", "print the effective configuration, secrets hidden", runConfig},
 		{"version", "print the version", runVersion},

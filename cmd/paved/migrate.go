@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/pavedhq/paved/internal/jobs"
 )
 
 func runMigrate(ctx context.Context, e env, args []string) error {
@@ -30,6 +32,19 @@ func runMigrate(ctx context.Context, e env, args []string) error {
 		}
 		for _, a := range applied {
 			fmt.Fprintln(e.stdout, "applied", a)
+		}
+		// River's own tables for background jobs.
+		j, err := jobs.New(ctx, d, nil, jobs.Options{})
+		if err != nil {
+			return err
+		}
+		defer j.Close()
+		rapplied, err := j.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range rapplied {
+			fmt.Fprintln(e.stdout, "applied job queue migration", a)
 		}
 	case "down":
 		name, err := d.MigrateDown(ctx)

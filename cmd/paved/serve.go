@@ -13,7 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth"
-	"github.com/pavedhq/paved/catalog/meiliindex"
+	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/portal"
 	"github.com/pavedhq/paved/web"
@@ -24,37 +24,23 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, e, cfg, nil)
+	return serve(ctx, e, cfg, nil, nil)
 }
 
-// serve runs the portal until ctx ends, then lets in-flight requests finish. mount adds
-// routes of the dev identity provider when `paved dev` runs it.
-func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine)) error {
+// serve runs the portal until ctx ends, then lets in-flight requests and running jobs finish.
+// mount adds the dev identity provider's routes; ready runs once everything is up.
+func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain) error) error {
 	log := newLogger(cfg, e.stderr)
-	d, err := openDB(ctx, cfg)
+	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if !cfg.NoMigrate {
-		applied, err := d.Migrate(ctx)
-		if err != nil {
-			return err
-		}
-		for _, a := range applied {
-			log.Info("applied migration", "file", a)
-		}
-	}
+	defer dm.Close()
 	views, err := web.NewRenderer()
 	if err != nil {
 		return fmt.Errorf("load templates: %w", err)
 	}
-	var checks []portal.Check
-	if cfg.SearchURL != "" {
-		ix := meiliindex.New(cfg.SearchURL, cfg.SearchKey, 5*time.Second)
-		checks = append(checks, portal.Check{Name: "search", Check: ix.Ping})
-	}
-	authSvc := auth.NewService(d, auth.Options{IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime})
+	authSvc := auth.NewService(dm.db, auth.Options{IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime})
 	var rp *auth.RP
 	if cfg.OIDCIssuer != "" {
 		rp = auth.NewRP(auth.OIDCConfig{
@@ -71,8 +57,10 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		log.Warn("no identity provider configured: nobody can sign in (set PAVED_OIDC_ISSUER, or try `paved dev`)")
 	}
 	srv, err := portal.New(portal.Deps{
-		Config: cfg, Logger: log, DB: d, Views: views, Checks: checks, Mount: mount,
-		Auth: authSvc, RP: rp,
+		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
+		Checks:   []portal.Check{{Name: "search", Check: dm.index.Ping}},
+		IndexLag: func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, dm.jobs) },
+		Auth:     authSvc, RP: rp, Catalog: dm.catalog,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),
 			Security:  auth.SplitGroups(cfg.RoleSecurityGroups),
@@ -96,21 +84,37 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		err := rp.Discover(dctx)
 		cancel()
 		if err != nil {
-			shutdown(log, hs, cfg.ShutdownTimeout)
+			_ = shutdown(log, hs, cfg.ShutdownTimeout)
 			return err
 		}
 		log.Info("identity provider ready", "issuer", cfg.OIDCIssuer)
 	}
+	if err := dm.jobs.Start(ctx); err != nil {
+		_ = shutdown(log, hs, cfg.ShutdownTimeout)
+		return fmt.Errorf("start background jobs: %w", err)
+	}
+	if ready != nil {
+		if err := ready(ctx, dm); err != nil {
+			_ = shutdown(log, hs, cfg.ShutdownTimeout)
+			return err
+		}
+	}
 	go pruneSessions(ctx, log, authSvc)
-	log.Info("paved is serving", "url", cfg.BaseURL, "listen", ln.Addr().String(), "database", string(d.Dialect), "version", version)
+	log.Info("paved is serving", "url", cfg.BaseURL, "listen", ln.Addr().String(), "database", string(dm.db.Dialect), "version", version)
 
 	select {
 	case err := <-errc:
 		return fmt.Errorf("server stopped: %w", err)
 	case <-ctx.Done():
 	}
-	if err := shutdown(log, hs, cfg.ShutdownTimeout); err != nil {
-		return err
+	shutErr := shutdown(log, hs, cfg.ShutdownTimeout)
+	jctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := dm.jobs.Stop(jctx); err != nil {
+		log.Warn("background jobs did not stop cleanly", "err", err)
+	}
+	if shutErr != nil {
+		return shutErr
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

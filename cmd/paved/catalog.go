@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/bleveindex"
+	"github.com/pavedhq/paved/catalog/meiliindex"
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/config"
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/jobs"
+)
+
+// meiliIndexUID is the Meilisearch index that holds the catalogue.
+const meiliIndexUID = "paved_apps"
+
+// openIndex opens the configured search index: Meilisearch when PAVED_SEARCH_URL is set, the
+// embedded Bleve index in the data dir otherwise.
+func openIndex(ctx context.Context, cfg *config.Config) (catalog.Index, error) {
+	if cfg.SearchURL != "" {
+		ix, err := meiliindex.Open(ctx, cfg.SearchURL, cfg.SearchKey, meiliIndexUID)
+		if err != nil {
+			return nil, fmt.Errorf("%w (check PAVED_SEARCH_URL and PAVED_SEARCH_KEY)", err)
+		}
+		return ix, nil
+	}
+	ix, err := bleveindex.Open(filepath.Join(cfg.DataDir, "index.bleve"))
+	if err != nil {
+		return nil, fmt.Errorf("open the embedded search index in PAVED_DATA_DIR: %w", err)
+	}
+	return ix, nil
+}
+
+// domain is the database, the job runner, the search index and the catalogue, wired together
+// for commands that change the catalogue.
+type domain struct {
+	db      *db.DB
+	jobs    *jobs.Jobs
+	index   catalog.Index
+	catalog *catalog.Service
+}
+
+// openDomain opens and migrates everything a catalogue command needs.
+func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bool) (*domain, error) {
+	d, err := openDB(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	dm := &domain{db: d}
+	if migrate {
+		applied, err := d.Migrate(ctx)
+		if err != nil {
+			dm.Close()
+			return nil, err
+		}
+		for _, a := range applied {
+			log.Info("applied migration", "file", a)
+		}
+	}
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{}); err != nil {
+		dm.Close()
+		return nil, err
+	}
+	if migrate {
+		if _, err := dm.jobs.Migrate(ctx); err != nil {
+			dm.Close()
+			return nil, err
+		}
+	}
+	if dm.index, err = openIndex(ctx, cfg); err != nil {
+		dm.Close()
+		return nil, err
+	}
+	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs})
+	dm.catalog.RegisterJobs(dm.jobs)
+	return dm, nil
+}
+
+// Close releases what openDomain opened.
+func (dm *domain) Close() {
+	if dm.index != nil {
+		dm.index.Close()
+	}
+	if dm.jobs != nil {
+		dm.jobs.Close()
+	}
+	dm.db.Close()
+}
+
+// runSeed loads the curated catalogue (and with --demo, the demo company's decisions), then
+// brings the search index up to date.
+func runSeed(ctx context.Context, e env, args []string) error {
+	var demo bool
+	cfg, _, err := config.LoadWith("seed", args, e.getenv, e.stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&demo, "demo", false, "(command) also apply the demo company's decisions: statuses, conditions, alternatives")
+	})
+	if err != nil {
+		return err
+	}
+	if err := prepare(cfg); err != nil {
+		return err
+	}
+	log := newLogger(cfg, e.stderr)
+	dm, err := openDomain(ctx, cfg, log, true)
+	if err != nil {
+		return err
+	}
+	defer dm.Close()
+	res, err := dm.catalog.Seed(ctx, audit.Actor{Name: "cli"}, demo)
+	if err != nil {
+		return err
+	}
+	n, err := dm.catalog.Reindex(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "seeded %d categories, %d new apps (%d already present), %d demo decisions; indexed %d apps\n", res.Categories, res.Created, res.Existing, res.Decisions, n)
+	return nil
+}
+
+// runReindex rebuilds the search index from the database.
+func runReindex(ctx context.Context, e env, args []string) error {
+	cfg, _, err := config.Load("reindex", args, e.getenv, e.stderr)
+	if err != nil {
+		return err
+	}
+	if err := prepare(cfg); err != nil {
+		return err
+	}
+	dm, err := openDomain(ctx, cfg, newLogger(cfg, e.stderr), true)
+	if err != nil {
+		return err
+	}
+	defer dm.Close()
+	start := time.Now()
+	n, err := dm.catalog.Reindex(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "indexed %d apps in %s\n", n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// prepare validates settings and readies the data dir.
+func prepare(cfg *config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return cfg.PrepareDataDir()
+}
