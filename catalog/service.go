@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -220,4 +221,42 @@ func (s *Service) CreateApps(ctx context.Context, actor audit.Actor, ins []AppIn
 		created += len(slugs)
 	}
 	return created, nil
+}
+
+// SaveCategory adds a category or renames one (the slug never changes: apps refer to it).
+func (s *Service) SaveCategory(ctx context.Context, actor audit.Actor, slug, name string) (Category, error) {
+	c := Category{Slug: strings.TrimSpace(slug), Name: strings.TrimSpace(name)}
+	if c.Slug == "" {
+		c.Slug = Slugify(c.Name)
+	}
+	f := errs.Fields{}
+	if c.Name == "" || len(c.Name) > 80 {
+		f.Add("name", "Give the category a name of at most 80 characters.")
+	}
+	if !slugRe.MatchString(c.Slug) || len(c.Slug) > 64 {
+		f.Add("slug", "Use lowercase letters, digits and single hyphens.")
+	}
+	if err := f.Err(); err != nil {
+		return Category{}, err
+	}
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO categories (slug, name, position) VALUES (?, ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM categories))
+			ON CONFLICT (slug) DO UPDATE SET name = excluded.name`), c.Slug, c.Name)
+		if db.IsUniqueViolation(err) {
+			return &errs.Error{Code: errs.Conflict, Message: "That name is taken.", Fields: map[string]string{"name": "Another category has that name."}}
+		}
+		if err != nil {
+			return fmt.Errorf("save category: %w", err)
+		}
+		// Apps carry the category's name in the index: queue them for a sync.
+		var slugs []string
+		if err := tx.SelectContext(ctx, &slugs, tx.Rebind("SELECT slug FROM apps WHERE category = ?"), c.Slug); err != nil {
+			return err
+		}
+		if err := audit.Append(ctx, tx, s.now(), actor, "category.save", "category", c.Slug, map[string]string{"name": c.Name}); err != nil {
+			return err
+		}
+		return s.enqueueBatches(ctx, tx, slugs)
+	})
+	return c, err
 }

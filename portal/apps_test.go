@@ -153,3 +153,22 @@ func TestSecurityEditsTheCatalogue(t *testing.T) {
 		t.Errorf("readyz: %s", p.body)
 	}
 }
+
+func TestAdminManagesCategories(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	br := env.browser()
+	br.signInDev(env.base, "/admin/categories", "devidp-admin")
+	if p := br.post(env.base+"/admin/categories", url.Values{"name": {"Video Conferencing"}}); p.status != 200 || !strings.Contains(p.body, "video-conferencing") {
+		t.Fatalf("add: %d", p.status)
+	}
+	if p := br.post(env.base+"/admin/categories", url.Values{"name": {"Chat & Messaging"}, "slug": {"other-chat"}}); p.status != http.StatusConflict || !strings.Contains(p.body, "c-name-error") {
+		t.Errorf("duplicate name: %d", p.status)
+	}
+	if p := br.post(env.base+"/admin/categories", url.Values{"name": {""}}); p.status != http.StatusBadRequest {
+		t.Errorf("empty name: %d", p.status)
+	}
+	cats, _ := env.catalog.Categories(context.Background())
+	if len(cats) != 3 {
+		t.Errorf("%d categories, want 3", len(cats))
+	}
+}

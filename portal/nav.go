@@ -25,6 +25,7 @@ var navCatalogue = []navEntry{
 	{"Voting", "/voting", auth.RoleCommittee},
 	{"Discovery", "/discovery", auth.RoleSecurity},
 	{"Audit log", "/admin/audit", auth.RoleAdmin},
+	{"Categories", "/admin/categories", auth.RoleAdmin},
 	{"Risk weights", "/admin/risk-weights", auth.RoleAdmin},
 	{"API tokens", "/admin/tokens", auth.RoleAdmin},
 	{"Account", "/account", auth.RoleEmployee},

@@ -122,3 +122,11 @@ func parseLimit(v string) (int, error) {
 	}
 	return n, nil
 }
+
+// statusOfErr is the HTTP status of err, for handlers that re-render a form.
+func statusOfErr(err error) int {
+	if st := statusOf[errs.CodeOf(err)]; st != 0 {
+		return st
+	}
+	return http.StatusInternalServerError
+}

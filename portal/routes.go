@@ -63,6 +63,8 @@ func (s *Server) routeTable() []route {
 			{"GET", "/apps/:slug/risk", security, s.riskForm},
 			{"POST", "/apps/:slug/risk", security, s.saveRisk},
 			{"POST", "/apps/:slug/score", security, s.overrideScore},
+			{"GET", "/admin/categories", admin, s.categoriesPage},
+			{"POST", "/admin/categories", admin, s.saveCategory},
 			{"GET", "/admin/risk-weights", admin, s.weightsPage},
 			{"POST", "/admin/risk-weights", admin, s.saveWeights},
 		}...)

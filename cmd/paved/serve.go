@@ -36,6 +36,9 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		return err
 	}
 	defer dm.Close()
+	if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
+		return err
+	}
 	views, err := web.NewRenderer()
 	if err != nil {
 		return fmt.Errorf("load templates: %w", err)
@@ -159,4 +162,28 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// rebuildEmptyIndex fills a new or wiped search index from the database, so that deleting the
+// embedded index (or pointing at a fresh Meilisearch) heals at the next start.
+func rebuildEmptyIndex(ctx context.Context, log *slog.Logger, dm *domain) error {
+	n, err := dm.index.Count(ctx)
+	if err != nil {
+		log.Warn("search index not reachable at start; it will catch up through its jobs", "err", err)
+		return nil
+	}
+	var apps int
+	if err := dm.db.GetContext(ctx, &apps, "SELECT COUNT(*) FROM apps"); err != nil {
+		return err
+	}
+	if n > 0 || apps == 0 {
+		return nil
+	}
+	start := time.Now()
+	indexed, err := dm.catalog.Reindex(ctx)
+	if err != nil {
+		return fmt.Errorf("rebuild the empty search index: %w", err)
+	}
+	log.Info("rebuilt the empty search index", "apps", indexed, "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
