@@ -216,4 +216,44 @@ func TestBrowserFindAppWithTypo(t *testing.T) {
 	if errs := c.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
 	}
+	c.do(t, chromedp.Navigate(env.base+"/no-such-page"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	c.screenshot(t, "phone-not-found")
+}
+
+// TestBrowserEveryPage opens every page an administrator can reach, checks each has a heading
+// and no console error (a CSP violation would be one), and saves a screenshot of each.
+func TestBrowserEveryPage(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	c := newChrome(t)
+	pick := chromedp.CSS(`button[value="devidp-admin"]`)
+	c.do(t, chromedp.Navigate(env.base+"/auth/login?next=/account"), chromedp.WaitVisible(pick), chromedp.Click(pick), chromedp.WaitVisible(chromedp.CSS("#account-title")))
+	pages := [][2]string{
+		{"/", "home-signed-in"}, {"/apps", "catalogue"}, {"/apps/zoom", "app-conditions"}, {"/apps/slack", "app-approved"},
+		{"/apps/slack/edit", "app-edit"}, {"/apps/new", "app-new"}, {"/apps/slack/risk", "risk-review"},
+		{"/admin/risk-weights", "risk-weights"}, {"/admin/categories", "categories"}, {"/admin/audit", "audit"},
+		{"/admin/tokens", "tokens"}, {"/account", "account"},
+	}
+	for _, pg := range pages {
+		path, name := pg[0], pg[1]
+		c.do(t, chromedp.Navigate(env.base+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if h1 := c.text(t, "h1"); strings.TrimSpace(h1) == "" {
+			t.Errorf("%s has an empty heading", path)
+		}
+		c.screenshot(t, "page-"+name)
+	}
+	// A phone-sized window: the catalogue still fits without sideways scrolling.
+	c.do(t, chromedp.EmulateViewport(390, 844), chromedp.Navigate(env.base+"/apps?q=diagram"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	c.screenshot(t, "phone-catalogue")
+	wide, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide {
+		t.Error("the catalogue scrolls sideways on a phone")
+	}
+	if errs := c.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+	c.do(t, chromedp.Navigate(env.base+"/no-such-page"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	c.screenshot(t, "phone-not-found")
 }
