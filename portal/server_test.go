@@ -1,11 +1,14 @@
 package portal
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -116,5 +119,48 @@ func TestReadyzAndMetrics(t *testing.T) {
 	env.db.Close()
 	if p := br.get(env.base + "/readyz"); p.status != 503 || !strings.Contains(p.body, `"database":"failing"`) {
 		t.Errorf("readyz with the database closed: %d %s", p.status, p.body)
+	}
+}
+
+// TestShutdownFinishesInFlightRequests: a request that is being answered when shutdown starts
+// still gets its answer, and shutdown waits for it.
+func TestShutdownFinishesInFlightRequests(t *testing.T) {
+	env := newEnv(t, envOptions{})
+	entered, release := make(chan struct{}), make(chan struct{})
+	srv, err := New(Deps{Config: env.srv.cfg, Logger: env.srv.log, DB: env.db, Views: env.srv.views, Auth: env.auth,
+		Checks: []Check{{Name: "slow", Check: func(ctx context.Context) error { close(entered); <-release; return nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := srv.HTTPServer(ln.Addr().String())
+	go func() { _ = hs.Serve(ln) }()
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/readyz")
+		if err != nil {
+			answered <- 0
+			return
+		}
+		resp.Body.Close()
+		answered <- resp.StatusCode
+	}()
+	<-entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- hs.Shutdown(context.Background()) }()
+	select {
+	case <-stopped:
+		t.Fatal("shutdown returned while a request was in flight")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if code := <-answered; code != http.StatusOK {
+		t.Errorf("in-flight request answered %d", code)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("shutdown: %v", err)
 	}
 }
