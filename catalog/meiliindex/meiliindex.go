@@ -10,21 +10,31 @@ import (
 	"time"
 
 	"github.com/meilisearch/meilisearch-go"
+
+	"github.com/pavedhq/paved/catalog"
 )
 
-// Index talks to one Meilisearch server.
+// Index talks to one Meilisearch server and, once opened with Open, to one index on it: the
+// catalogue's search index (catalog.Index).
 type Index struct {
 	client meilisearch.ServiceManager
 	url    string
+	// uid names the index; empty for an Index made by New, which can only Ping and Version.
+	uid   string
+	index meilisearch.IndexManager
 }
 
+var _ catalog.Index = (*Index)(nil)
+
 // New returns an Index for the server at url, authenticating with key. Every call is bounded
-// by timeout so a hung server cannot hold a request.
+// by timeout so a hung server cannot hold a request. It checks the server only (Ping,
+// Version); Open also picks the index that holds the catalogue.
 func New(url, key string, timeout time.Duration) *Index {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	c := meilisearch.New(url, meilisearch.WithAPIKey(key), meilisearch.WithCustomClient(&http.Client{Timeout: timeout}))
+	hc := &http.Client{Timeout: timeout, Transport: newTransport()}
+	c := meilisearch.New(url, meilisearch.WithAPIKey(key), meilisearch.WithCustomClient(hc))
 	return &Index{client: c, url: url}
 }
 
