@@ -227,9 +227,12 @@ func portalClient(ctx context.Context, d *db.DB, svc *catalog.Service) (func(con
 	return do, ts.Close, nil
 }
 
-// directMeili queries Meilisearch's own search endpoint with the same page size.
+// directMeili queries Meilisearch's own search endpoint with the same page size, through the
+// same HTTP transport the portal uses, so the comparison measures the portal and not a client.
 func directMeili(base, key, uid string) func(context.Context, string) error {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
+	tr := meiliindex.NewTransport()
+	tr.MaxIdleConnsPerHost = 64
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	return func(ctx context.Context, q string) error {
 		body, _ := json.Marshal(map[string]any{"q": q, "limit": 20, "facets": []string{"status", "category"}})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/indexes/"+uid+"/search", bytes.NewReader(body))
