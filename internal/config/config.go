@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -50,6 +51,16 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	NoMigrate       bool
+
+	// Notifications: e-mail through an SMTP server and posts to a Slack-compatible incoming
+	// webhook. Either channel is off while its host or URL is empty.
+	SMTPHost        string
+	SMTPPort        int
+	SMTPUsername    string
+	SMTPPassword    string
+	SMTPFrom        string
+	SMTPTLS         string
+	SlackWebhookURL string
 
 	// Dev is set by `paved dev`, never by a flag: it mounts the dev identity provider and
 	// shows a warning banner.
@@ -129,10 +140,18 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionMaxLifetime, "session-max-lifetime", 7*24*time.Hour, "sign out this long after sign-in, whatever the activity")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply database migrations at start")
+	fs.StringVar(&c.SMTPHost, "smtp-host", "", "SMTP server that sends notification e-mails; empty sends none")
+	fs.IntVar(&c.SMTPPort, "smtp-port", 587, "SMTP server port: 587 for STARTTLS, 465 for implicit TLS")
+	fs.StringVar(&c.SMTPUsername, "smtp-username", "", "SMTP user name; empty sends without signing in")
+	fs.StringVar(&c.SMTPPassword, "smtp-password", "", "SMTP password")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", "", "sender of notification e-mails, such as Paved <paved@example.com>")
+	fs.StringVar(&c.SMTPTLS, "smtp-tls", "starttls", "starttls, tls (implicit TLS, usually port 465) or none (only for a relay on a loopback host)")
+	fs.StringVar(&c.SlackWebhookURL, "slack-webhook-url", "", "Slack-compatible incoming webhook that receives notifications; empty posts none")
 }
 
 // secretFlags are never printed with their values.
-var secretFlags = map[string]bool{"oidc-client-secret": true, "search-key": true, "database-url": true}
+var secretFlags = map[string]bool{"oidc-client-secret": true, "search-key": true, "database-url": true,
+	"smtp-password": true, "slack-webhook-url": true}
 
 // EnvName is the environment variable for a flag: --base-url ↔ PAVED_BASE_URL.
 func EnvName(flagName string) string {
@@ -243,10 +262,80 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		add("PAVED_SHUTDOWN_TIMEOUT (--shutdown-timeout) must be positive, such as 20s")
 	}
+	p = append(p, c.notificationProblems()...)
 	if len(p) > 0 {
 		return &Problems{List: p}
 	}
 	return nil
+}
+
+// notificationProblems checks the SMTP and webhook settings. Secret values (the password, the
+// webhook URL, which holds its token) are never quoted in the messages.
+func (c *Config) notificationProblems() []string {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	// A Config built in code rather than by Load gets the flags' defaults.
+	if c.SMTPTLS == "" {
+		c.SMTPTLS = "starttls"
+	}
+	if c.SMTPPort == 0 {
+		c.SMTPPort = 587
+	}
+	tlsOK := true
+	switch c.SMTPTLS {
+	case "starttls", "tls", "none":
+	default:
+		tlsOK = false
+		add("PAVED_SMTP_TLS (--smtp-tls) %q must be starttls, tls or none", c.SMTPTLS)
+	}
+	if c.SMTPHost == "" {
+		for _, s := range []struct{ env, value string }{
+			{"PAVED_SMTP_USERNAME", c.SMTPUsername}, {"PAVED_SMTP_PASSWORD", c.SMTPPassword}, {"PAVED_SMTP_FROM", c.SMTPFrom},
+		} {
+			if s.value != "" {
+				add("%s is set but PAVED_SMTP_HOST (--smtp-host) is empty; set the SMTP server, or unset %s", s.env, s.env)
+			}
+		}
+	} else {
+		if strings.ContainsAny(c.SMTPHost, ":/ ") && net.ParseIP(c.SMTPHost) == nil {
+			add("PAVED_SMTP_HOST (--smtp-host) %q must be a host name or IP address only, such as smtp.example.com; put the port in PAVED_SMTP_PORT", c.SMTPHost)
+		}
+		if tlsOK && c.SMTPTLS == "none" && !LoopbackHost(c.SMTPHost) {
+			add("PAVED_SMTP_TLS (--smtp-tls) none is only allowed for an SMTP relay on a loopback host (localhost, 127.0.0.1, ::1), not %q; use starttls or tls", c.SMTPHost)
+		}
+		if c.SMTPFrom == "" {
+			add("PAVED_SMTP_FROM (--smtp-from) is required when PAVED_SMTP_HOST is set, such as Paved <paved@example.com>")
+		} else if _, err := mail.ParseAddress(c.SMTPFrom); err != nil {
+			add("PAVED_SMTP_FROM (--smtp-from) %q is not an e-mail address; use paved@example.com or Paved <paved@example.com>", c.SMTPFrom)
+		}
+		if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
+			add("PAVED_SMTP_USERNAME and PAVED_SMTP_PASSWORD must be set together, or both left empty to send without signing in")
+		}
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		add("PAVED_SMTP_PORT (--smtp-port) %d must be a TCP port between 1 and 65535, usually 587 or 465", c.SMTPPort)
+	}
+	if c.SlackWebhookURL != "" {
+		u, err := url.Parse(c.SlackWebhookURL)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+			add("PAVED_SLACK_WEBHOOK_URL (--slack-webhook-url) must be an https:// URL, such as https://hooks.slack.com/services/…")
+		case u.Scheme == "http" && !LoopbackHost(u.Hostname()):
+			add("PAVED_SLACK_WEBHOOK_URL (--slack-webhook-url) must use https://; plain http:// is only allowed for a loopback host")
+		}
+	}
+	return p
+}
+
+// LoopbackHost reports whether host (a name or IP address, without port) is this machine's
+// loopback interface, judged without a DNS lookup: only there may mail travel unencrypted.
+func LoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // Secure reports whether the portal is served over https (cookies get Secure, HSTS is sent).
