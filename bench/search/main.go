@@ -41,7 +41,7 @@ import (
 func main() {
 	apps := flag.Int("apps", 30000, "synthetic apps in the catalogue")
 	clients := flag.Int("clients", 32, "concurrent clients")
-	rounds := flag.Int("rounds", 5, "times each client runs the query list")
+	rounds := flag.Int("rounds", 1, "times each client runs the query list")
 	meiliURL := flag.String("meili-url", os.Getenv("PAVED_TEST_MEILI_URL"), "Meilisearch URL (empty: skip the Meilisearch targets)")
 	meiliKey := flag.String("meili-key", os.Getenv("PAVED_TEST_MEILI_KEY"), "Meilisearch key")
 	flag.Parse()
