@@ -31,6 +31,8 @@ var fieldBoosts = []struct {
 }
 
 const (
+	// fuzzyMinBoost is the lowest field weight that gets typo-tolerant matching.
+	fuzzyMinBoost = 3
 	// prefixWeight scales a completion of the last word ("conflu" → "confluence") against a
 	// whole-word match of it.
 	prefixWeight = 0.7
@@ -196,7 +198,10 @@ func (ix *Index) textQuery(terms []string, text string) query.Query {
 			tq.SetField(fb.field)
 			tq.SetBoost(fb.boost)
 			kinds := []query.Query{tq}
-			if fz > 0 {
+			// Typos are forgiven in the names people type (name, aliases, vendor), not in the
+			// prose: fuzzy matching a large dictionary such as descriptions' costs most of a
+			// query's time and mostly finds noise.
+			if fz > 0 && fb.boost >= fuzzyMinBoost {
 				fq := bleve.NewFuzzyQuery(t)
 				fq.SetFuzziness(fz)
 				fq.SetField(fb.field)
