@@ -1,0 +1,280 @@
+package catalog_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
+	"github.com/pavedhq/paved/internal/testutil"
+)
+
+// member creates a user row and returns them as a request actor.
+func member(t *testing.T, d *db.DB, email string, roles ...string) catalog.Member {
+	t.Helper()
+	var id int64
+	now := db.Time(time.Now())
+	if err := d.Get(&id, d.Rebind("INSERT INTO users (issuer, subject, email, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"),
+		"https://idp.test", email, email, email, now, now); err != nil {
+		t.Fatal(err)
+	}
+	return catalog.Member{UserID: id, Email: email, Roles: append([]string{"employee"}, roles...)}
+}
+
+func TestProposalStory(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			svc, j, d := newCatalog(t, b)
+			ctx := context.Background()
+			if _, err := svc.CreateApp(ctx, sec, catalog.AppInput{Name: "Lucidchart", Category: "diagramming", Status: "approved"}); err != nil {
+				t.Fatal(err)
+			}
+			emma, bob := member(t, d, "emma@example.com"), member(t, d, "bob@example.com")
+			sam := member(t, d, "sam@example.com", "committee", "security")
+			voters := []catalog.Member{member(t, d, "c1@example.com", "committee"), member(t, d, "c2@example.com", "committee"), member(t, d, "c3@example.com", "committee")}
+
+			if _, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "", UseCase: "x", DataClassification: "secret", Estimate: "-5", EstimateCurrency: "EUR"}); !errs.Is(err, errs.Invalid) {
+				t.Fatalf("bad proposal: %v", err)
+			}
+			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", Website: "https://gliffy.com", UseCase: "Architecture diagrams for the platform team.",
+				DataClassification: "internal", ExpectedUsers: "12", Estimate: "2400", EstimateCurrency: "EUR"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.Support(ctx, emma, r.ID); !errs.Is(err, errs.Conflict) {
+				t.Errorf("requester supporting own request: %v", err)
+			}
+			for range 2 { // supporting twice counts once
+				if err := svc.Support(ctx, bob, r.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "-10", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Invalid) {
+				t.Errorf("negative pledge: %v", err)
+			}
+			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "10", Currency: "XXX", Period: "monthly"}); !errs.Is(err, errs.Invalid) {
+				t.Errorf("unknown currency: %v", err)
+			}
+			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "100", Currency: "EUR", Period: "monthly", Seats: "5"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.SetPledge(ctx, emma, r.ID, catalog.PledgeInput{CostCentre: "OPS-7", Amount: "600", Currency: "EUR", Period: "yearly"}); err != nil {
+				t.Fatal(err)
+			}
+			f, err := svc.FundingOf(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 100 × 12 + 600 = 1,800 EUR a year against an estimate of 2,400: 75 %.
+			if len(f.Totals) != 1 || f.Percent != 75 || !f.Comparable || f.Supporters != 1 {
+				t.Errorf("funding = %+v", f)
+			}
+
+			if _, err := svc.OpenVote(ctx, sam, r.ID); !errs.Is(err, errs.Conflict) {
+				t.Errorf("vote before review: %v", err)
+			}
+			if _, err := svc.Transition(ctx, emma, r.ID, catalog.ActionStartReview, ""); !errs.Is(err, errs.Forbidden) {
+				t.Errorf("employee starting review: %v", err)
+			}
+			if _, err := svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal"}); !errs.Is(err, errs.Invalid) {
+				t.Errorf("incomplete checklist: %v", err)
+			}
+			check := catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerNo, DPA: catalog.AnswerNo, DataLocation: "US",
+				Recommendation: catalog.RecommendReject, Notes: "No SSO and no DPA; Lucidchart covers the need."}
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, check); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.OpenVote(ctx, sam, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.CastVote(ctx, bob, r.ID, catalog.VoteApprove, ""); !errs.Is(err, errs.Forbidden) {
+				t.Errorf("non-member vote: %v", err)
+			}
+			for i, v := range voters {
+				choice := catalog.VoteReject
+				if i == 0 {
+					choice = catalog.VoteApprove
+				}
+				if err := svc.CastVote(ctx, v, r.ID, catalog.VoteApprove, "first thought"); err != nil {
+					t.Fatal(err)
+				}
+				if err := svc.CastVote(ctx, v, r.ID, choice, "changed my mind"); err != nil { // changeable until close
+					t.Fatal(err)
+				}
+			}
+			tally, err := svc.CloseVote(ctx, r.ID, catalog.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tally.Passed || !tally.QuorumMet || tally.Approve != 1 || tally.Reject != 2 {
+				t.Errorf("tally = %+v", tally)
+			}
+			if err := svc.CastVote(ctx, voters[0], r.ID, catalog.VoteApprove, "late"); !errs.Is(err, errs.Conflict) {
+				t.Errorf("vote after close: %v", err)
+			}
+			if _, err := svc.Decide(ctx, sam, r.ID, catalog.DecisionInput{Outcome: catalog.OutcomeRejectedWithGuidance, Rationale: "No SSO."}); !errs.Is(err, errs.Invalid) {
+				t.Errorf("rejection without guidance: %v", err)
+			}
+			dec := catalog.DecisionInput{Outcome: catalog.OutcomeRejectedWithGuidance, Rationale: "No SSO and no DPA.", WhatWouldChange: "SSO and a signed DPA.", Alternatives: []string{"lucidchart"}, Category: "diagramming"}
+			if _, err := svc.Decide(ctx, sam, r.ID, dec); err != nil {
+				t.Fatal(err)
+			}
+			app, err := svc.Detail(ctx, "gliffy")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if app.App.Status != catalog.StatusNotApproved || app.App.WhatWouldChange == "" || len(app.Alternatives) != 1 {
+				t.Errorf("app after decision = %+v, alternatives %v", app.App, app.Alternatives)
+			}
+			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "1", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Conflict) {
+				t.Errorf("pledge after decision: %v", err)
+			}
+			tl, err := svc.Timeline(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"submit", "start_review", "complete_review", "open_vote", "close_vote", "decide"}
+			if len(tl) != len(want) {
+				t.Fatalf("timeline = %+v", tl)
+			}
+			for i, w := range want {
+				if tl[i].Action != w {
+					t.Errorf("timeline[%d] = %s, want %s", i, tl[i].Action, w)
+				}
+			}
+			if n, _ := j.Pending(ctx, catalog.IndexSyncKind); n < 2 {
+				t.Errorf("the decision queued no index sync (%d pending)", n)
+			}
+		})
+	}
+}
+
+func TestAccessRequests(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			svc, _, d := newCatalog(t, b)
+			ctx := context.Background()
+			for _, in := range []catalog.AppInput{
+				{Name: "Slack", Category: "chat", Status: "approved"},
+				{Name: "Zoom", Category: "chat", Status: "approved_with_conditions", Conditions: "Internal data only."},
+				{Name: "Teams", Category: "chat", Status: "under_review"},
+			} {
+				if _, err := svc.CreateApp(ctx, sec, in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			emma := member(t, d, "emma@example.com")
+			r, err := svc.RequestAccess(ctx, emma, "slack", "", false)
+			if err != nil || r.State != catalog.StateDecided || r.Outcome != catalog.OutcomeApproved {
+				t.Errorf("approved app: %+v, %v", r, err)
+			}
+			if _, err := svc.RequestAccess(ctx, emma, "zoom", "", false); !errs.Is(err, errs.Invalid) {
+				t.Errorf("conditions not accepted: %v", err)
+			}
+			r, err = svc.RequestAccess(ctx, emma, "zoom", "", true)
+			if err != nil || r.Outcome != catalog.OutcomeApprovedWithConditions || r.Conditions == "" {
+				t.Errorf("conditional app: %+v, %v", r, err)
+			}
+			r, err = svc.RequestAccess(ctx, emma, "teams", "Calls with a customer.", false)
+			if err != nil || r.State != catalog.StateSubmitted {
+				t.Errorf("app under review: %+v, %v", r, err)
+			}
+			if _, err := svc.Transition(ctx, member(t, d, "other@example.com"), r.ID, catalog.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
+				t.Errorf("someone else withdrawing: %v", err)
+			}
+			if r, err = svc.Transition(ctx, emma, r.ID, catalog.ActionWithdraw, "not needed"); err != nil || r.State != catalog.StateWithdrawn {
+				t.Errorf("withdraw: %+v, %v", r, err)
+			}
+		})
+	}
+}
+
+// TestConcurrentVotesAndDecisions: fifty goroutines casting the same member's vote leave one
+// vote; two decisions at once leave one decision.
+func TestConcurrentVotesAndDecisions(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			svc, _, d := newCatalog(t, b)
+			ctx := context.Background()
+			if _, err := svc.CreateApp(ctx, sec, catalog.AppInput{Name: "Lucidchart", Category: "diagramming", Status: "approved"}); err != nil {
+				t.Fatal(err)
+			}
+			emma := member(t, d, "emma@example.com")
+			sam := member(t, d, "sam@example.com", "committee", "security")
+			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.OpenVote(ctx, sam, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errc := make(chan error, 50)
+			for i := range 50 {
+				wg.Go(func() {
+					choice := catalog.VoteApprove
+					if i%2 == 1 {
+						choice = catalog.VoteReject
+					}
+					if err := svc.CastVote(ctx, sam, r.ID, choice, ""); err != nil {
+						errc <- err
+					}
+				})
+			}
+			wg.Wait()
+			close(errc)
+			for err := range errc {
+				t.Errorf("concurrent vote: %v", err)
+			}
+			if votes, _ := svc.Votes(ctx, r.ID); len(votes) != 1 {
+				t.Errorf("%d votes, want 1", len(votes))
+			}
+			if _, err := svc.CloseVote(ctx, r.ID, catalog.VotingRules{Quorum: 1, Majority: 0.5, Window: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			results := make(chan error, 2)
+			for _, o := range []catalog.Outcome{catalog.OutcomeApproved, catalog.OutcomeApprovedWithConditions} {
+				wg.Go(func() {
+					_, err := svc.Decide(ctx, sam, r.ID, catalog.DecisionInput{Outcome: o, Rationale: "Meets the bar.", Conditions: "SSO only.", Category: "diagramming"})
+					results <- err
+				})
+			}
+			wg.Wait()
+			close(results)
+			var ok, conflicts int
+			for err := range results {
+				switch {
+				case err == nil:
+					ok++
+				case errs.Is(err, errs.Conflict):
+					conflicts++
+				default:
+					t.Errorf("decision: %v", err)
+				}
+			}
+			if ok != 1 || conflicts != 1 {
+				t.Errorf("%d decisions succeeded and %d conflicted, want 1 and 1", ok, conflicts)
+			}
+			var apps int
+			_ = d.Get(&apps, "SELECT COUNT(*) FROM apps WHERE slug = 'gliffy'")
+			if apps != 1 {
+				t.Errorf("%d gliffy apps after two decisions", apps)
+			}
+			entries, _ := audit.List(ctx, d, audit.Filter{Action: "request.decide"})
+			if len(entries) != 1 {
+				t.Errorf("%d decision audit entries", len(entries))
+			}
+		})
+	}
+}
