@@ -46,10 +46,41 @@ func (o JobsOutbox) EnqueueIndexSync(ctx context.Context, tx *sqlx.Tx, slugs ...
 	return err
 }
 
-// RegisterJobs adds the catalogue's workers to j.
-func (s *Service) RegisterJobs(j *jobs.Jobs) {
+// RegisterJobs adds the catalogue's workers to j; rules govern the votes it closes.
+func (s *Service) RegisterJobs(j *jobs.Jobs, rules ...VotingRules) {
 	jobs.AddWorker(j, &IndexSyncWorker{Catalog: s})
+	r := DefaultVotingRules()
+	if len(rules) > 0 {
+		r = rules[0]
+	}
+	jobs.AddWorker(j, &CloseVotesWorker{Catalog: s, Rules: r})
 }
 
 // IndexLag counts index syncs not yet done: how far the index trails the database.
 func IndexLag(ctx context.Context, j *jobs.Jobs) (int, error) { return j.Pending(ctx, IndexSyncKind) }
+
+// CloseVotesArgs asks for every vote whose window has ended to be closed and tallied.
+type CloseVotesArgs struct{}
+
+// Kind names the job.
+func (CloseVotesArgs) Kind() string { return "catalog.close_votes" }
+
+// CloseVotesWorker closes ended votes with the configured rules.
+type CloseVotesWorker struct {
+	river.WorkerDefaults[CloseVotesArgs]
+	Catalog *Service
+	Rules   VotingRules
+}
+
+// Work closes the ended votes.
+func (w *CloseVotesWorker) Work(ctx context.Context, _ *river.Job[CloseVotesArgs]) error {
+	_, err := w.Catalog.CloseEndedVotes(ctx, w.Rules)
+	return err
+}
+
+// CloseVotesPeriodic runs the vote-closing job every minute on one replica (River's leader).
+func CloseVotesPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Minute), func() (river.JobArgs, *river.InsertOpts) {
+		return CloseVotesArgs{}, nil
+	}, &river.PeriodicJobOpts{RunOnStart: true})
+}

@@ -666,3 +666,105 @@ func (s *Service) FundingOf(ctx context.Context, id int64) (Funding, error) {
 	}
 	return f, nil
 }
+
+// RequestSummary is a request in a list, with its demand.
+type RequestSummary struct {
+	Request
+	Requester  string `db:"requester" json:"requester"`
+	Supporters int    `db:"supporters" json:"supporters"`
+	Demand     int    `db:"-" json:"demand"`
+}
+
+// RequestsOf lists the requests m made, supports or pledged to, newest first.
+func (s *Service) RequestsOf(ctx context.Context, userID int64) ([]RequestSummary, error) {
+	return s.listRequests(ctx, `WHERE r.requester_id = ? OR r.id IN (SELECT request_id FROM supporters WHERE user_id = ?)
+		OR r.id IN (SELECT request_id FROM pledges WHERE user_id = ?) ORDER BY r.updated_at DESC`, userID, userID, userID)
+}
+
+// OpenRequests lists every request in one of states, newest first.
+func (s *Service) OpenRequests(ctx context.Context, states ...RequestState) ([]RequestSummary, error) {
+	q := "WHERE r.state IN (?" + strings.Repeat(", ?", len(states)-1) + ") ORDER BY r.updated_at DESC"
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = st
+	}
+	return s.listRequests(ctx, q, args...)
+}
+
+func (s *Service) listRequests(ctx context.Context, where string, args ...any) ([]RequestSummary, error) {
+	cols := strings.Split(requestColumns, ",")
+	for i, c := range cols {
+		cols[i] = "r." + strings.TrimSpace(c)
+	}
+	var out []RequestSummary
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+strings.Join(cols, ", ")+`, COALESCE(NULLIF(u.name, ''), u.email) AS requester,
+		(SELECT COUNT(*) FROM supporters x WHERE x.request_id = r.id) AS supporters
+		FROM requests r JOIN users u ON u.id = r.requester_id `+where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	for i := range out {
+		f, err := s.FundingOf(ctx, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Demand = DemandScore(out[i].Supporters, f.Percent, 0)
+	}
+	return out, nil
+}
+
+// VoteRow is one member's vote, for committee and security.
+type VoteRow struct {
+	Name    string     `db:"name" json:"name"`
+	Choice  VoteChoice `db:"choice" json:"choice"`
+	Comment string     `db:"comment" json:"comment,omitempty"`
+	UserID  int64      `db:"user_id" json:"-"`
+}
+
+// VoteRows lists who voted how.
+func (s *Service) VoteRows(ctx context.Context, id int64) ([]VoteRow, error) {
+	var out []VoteRow
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT COALESCE(NULLIF(u.name, ''), u.email) AS name, v.choice, v.comment, v.user_id
+		FROM votes v JOIN users u ON u.id = v.user_id WHERE v.request_id = ? ORDER BY v.cast_at`), id)
+	if err != nil {
+		return nil, fmt.Errorf("list votes: %w", err)
+	}
+	return out, nil
+}
+
+// Tally returns the tally recorded when the vote closed, if it has.
+func (r Request) Tally() (TallyResult, bool) {
+	var t TallyResult
+	if r.TallyJSON == "" || json.Unmarshal([]byte(r.TallyJSON), &t) != nil {
+		return t, false
+	}
+	return t, true
+}
+
+// Review returns security's checklist, if there is one.
+func (r Request) Review() (ReviewChecklist, bool) {
+	var c ReviewChecklist
+	if r.ReviewJSON == "" || json.Unmarshal([]byte(r.ReviewJSON), &c) != nil {
+		return c, false
+	}
+	return c, true
+}
+
+// CloseEndedVotes closes every vote whose window has ended; the periodic job runs it.
+func (s *Service) CloseEndedVotes(ctx context.Context, rules VotingRules) (int, error) {
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind("SELECT id FROM requests WHERE state = ? AND vote_opened_at <= ?"), StateVoting, s.now().Add(-rules.Window)); err != nil {
+		return 0, fmt.Errorf("find ended votes: %w", err)
+	}
+	closed := 0
+	for _, id := range ids {
+		if _, err := s.CloseVote(ctx, id, rules); err != nil {
+			if errs.Is(err, errs.Conflict) {
+				continue // closed meanwhile by another replica's run
+			}
+			return closed, err
+		}
+		closed++
+	}
+	return closed, nil
+}

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/url"
 
+	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
 )
 
 // loadConfig parses and validates a command's settings and prepares the data dir, in that
@@ -22,6 +24,9 @@ func loadConfig(name string, e env, args []string, dev bool) (*config.Config, []
 	}
 	cfg.Dev = dev
 	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if _, err := votingRules(cfg); err != nil {
 		return nil, nil, err
 	}
 	if err := cfg.PrepareDataDir(); err != nil {
@@ -68,4 +73,22 @@ func randomSecret() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// votingRules reads the committee's voting settings.
+func votingRules(cfg *config.Config) (catalog.VotingRules, error) {
+	r, err := catalog.ParseVotingRules(cfg.VoteQuorum, cfg.VoteMajority, cfg.VoteWindow)
+	if err != nil {
+		var list []string
+		if e, ok := errs.As(err); ok {
+			for _, msg := range e.Fields {
+				list = append(list, msg)
+			}
+		}
+		if len(list) == 0 {
+			list = []string{err.Error()}
+		}
+		return r, &config.Problems{List: list}
+	}
+	return r, nil
 }

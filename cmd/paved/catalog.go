@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/bleveindex"
 	"github.com/pavedhq/paved/catalog/meiliindex"
@@ -63,7 +65,12 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 			log.Info("applied migration", "file", a)
 		}
 	}
-	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{}); err != nil {
+	rules, err := votingRules(cfg)
+	if err != nil {
+		dm.Close()
+		return nil, err
+	}
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic()}}); err != nil {
 		dm.Close()
 		return nil, err
 	}
@@ -78,7 +85,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		return nil, err
 	}
 	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs})
-	dm.catalog.RegisterJobs(dm.jobs)
+	dm.catalog.RegisterJobs(dm.jobs, rules)
 	return dm, nil
 }
 

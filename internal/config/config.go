@@ -49,6 +49,11 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	SessionMaxLifetime time.Duration
 
+	VoteQuorum      string
+	VoteMajority    string
+	VoteWindow      string
+	DemandThreshold int
+
 	ShutdownTimeout time.Duration
 	NoMigrate       bool
 
@@ -138,6 +143,10 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.RoleAdminGroups, "role-admin-groups", "", "comma-separated groups whose members get the admin role")
 	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", 8*time.Hour, "sign out after this long without a request")
 	fs.DurationVar(&c.SessionMaxLifetime, "session-max-lifetime", 7*24*time.Hour, "sign out this long after sign-in, whatever the activity")
+	fs.StringVar(&c.VoteQuorum, "vote-quorum", "3", "committee votes needed (abstentions count) for a vote to decide anything")
+	fs.StringVar(&c.VoteMajority, "vote-majority", "0.5", "share of approvals among approve and reject votes that must be exceeded, such as 0.5 or 60%")
+	fs.StringVar(&c.VoteWindow, "vote-window", "7d", "how long a committee vote stays open, such as 7d or 72h")
+	fs.IntVar(&c.DemandThreshold, "demand-threshold", 0, "demand score (0–100) at which a reviewed proposal goes to the committee by itself; 0 turns it off")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply database migrations at start")
 	fs.StringVar(&c.SMTPHost, "smtp-host", "", "SMTP server that sends notification e-mails; empty sends none")
