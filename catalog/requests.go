@@ -768,3 +768,16 @@ func (s *Service) CloseEndedVotes(ctx context.Context, rules VotingRules) (int, 
 	}
 	return closed, nil
 }
+
+// AppByID returns one app by its id.
+func (s *Service) AppByID(ctx context.Context, id int64) (App, error) {
+	var a App
+	err := s.db.GetContext(ctx, &a, s.db.Rebind("SELECT "+appColumns+" FROM apps WHERE id = ?"), id)
+	if db.IsNotFound(err) {
+		return App{}, errs.E(errs.NotFound, "No such app.")
+	}
+	if err != nil {
+		return App{}, fmt.Errorf("get app %d: %w", id, err)
+	}
+	return a, nil
+}

@@ -172,3 +172,27 @@ func TestAdminManagesCategories(t *testing.T) {
 		t.Errorf("%d categories, want 3", len(cats))
 	}
 }
+
+func TestRequestAccessFromAppPage(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	br := env.browser()
+	br.signInDev(env.base, "/apps/slack", "devidp-employee")
+	if p := br.post(env.base+"/apps/slack/access", nil); p.status != 200 || p.url.Path != "/apps/slack" || !strings.Contains(p.body, "Access to Slack is granted") {
+		t.Errorf("approved app: %d %s", p.status, p.url)
+	}
+	if p := br.post(env.base+"/apps/zoom/access", nil); !strings.Contains(p.body, "accept the conditions") {
+		t.Errorf("conditions not accepted: %d", p.status)
+	}
+	if p := br.post(env.base+"/apps/zoom/access", url.Values{"accept_conditions": {"yes"}}); !strings.Contains(p.body, "Access to Zoom is granted") {
+		t.Errorf("conditions accepted: %d", p.status)
+	}
+	if p := br.post(env.base+"/apps/microsoft-teams/access", url.Values{"use_case": {"Calls with a customer."}}); !strings.HasPrefix(p.url.Path, "/requests/") || !strings.Contains(p.body, "went to security") {
+		t.Errorf("app under review: %d %s", p.status, p.url)
+	}
+	if p := br.get(env.base + "/requests"); !strings.Contains(p.body, "Slack") || !strings.Contains(p.body, "Microsoft Teams") {
+		t.Errorf("my requests: %d", p.status)
+	}
+	if p := br.get(env.base + "/voting"); p.status != http.StatusForbidden {
+		t.Errorf("employee on the committee queue: %d", p.status)
+	}
+}

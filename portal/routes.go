@@ -68,6 +68,7 @@ func (s *Server) routeTable() []route {
 			{"GET", "/admin/risk-weights", admin, s.weightsPage},
 			{"POST", "/admin/risk-weights", admin, s.saveWeights},
 		}...)
+		routes = append(routes, s.requestRoutes()...)
 	}
 	routes = append(routes, s.apiAppRoutes()...)
 	return routes

@@ -1,0 +1,320 @@
+package portal
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/internal/errs"
+)
+
+// memberOf is the signed-in person as the request rules see them.
+func memberOf(c *gin.Context) catalog.Member {
+	p := principalOf(c)
+	m := catalog.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c)}
+	for _, r := range p.Roles {
+		m.Roles = append(m.Roles, string(r))
+	}
+	return m
+}
+
+func requestParam(c *gin.Context) (int64, bool) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	return id, err == nil && id > 0
+}
+
+// requestListView is "My requests" and the committee's queue.
+type requestListView struct {
+	Heading, Intro string
+	Requests       []catalog.RequestSummary
+	Empty          string
+}
+
+func (s *Server) myRequests(c *gin.Context) {
+	list, err := s.catalog.RequestsOf(c.Request.Context(), principalOf(c).User.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, http.StatusOK, "requests", "My requests", requestListView{Heading: "My requests",
+		Intro: "What you asked for, supported or pledged to, and where each stands.", Requests: list,
+		Empty: "You have no requests yet. Search the catalogue, or propose an app it lacks."})
+}
+
+func (s *Server) votingQueue(c *gin.Context) {
+	list, err := s.catalog.OpenRequests(c.Request.Context(), catalog.StateVoting, catalog.StateReviewed, catalog.StateInReview, catalog.StateSubmitted)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// The queue is sorted by demand: the proposals people want most come first.
+	sortByDemand(list)
+	s.render(c, http.StatusOK, "requests", "Voting", requestListView{Heading: "Committee queue",
+		Intro: "Open requests, most wanted first. Votes are open on those marked “Voting”.", Requests: list, Empty: "Nothing is waiting for the committee."})
+}
+
+func sortByDemand(list []catalog.RequestSummary) {
+	for i := 1; i < len(list); i++ {
+		for j := i; j > 0 && list[j].Demand > list[j-1].Demand; j-- {
+			list[j], list[j-1] = list[j-1], list[j]
+		}
+	}
+}
+
+// proposalView is the proposal form with approved apps that may already cover the need.
+type proposalView struct {
+	Form    catalog.ProposalInput
+	Errors  map[string]string
+	Similar []catalog.IndexDoc
+	Classes []catalog.Classification
+	Cur     []catalog.Currency
+}
+
+func (s *Server) proposalForm(c *gin.Context) {
+	in := catalog.ProposalInput{Name: c.Query("name"), EstimateCurrency: "EUR", DataClassification: "internal"}
+	s.renderProposal(c, http.StatusOK, in, nil)
+}
+
+func (s *Server) renderProposal(c *gin.Context, status int, in catalog.ProposalInput, fieldErrs map[string]string) {
+	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: catalog.Currencies()}
+	if q := strings.TrimSpace(in.Name + " " + in.UseCase); q != "" {
+		res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: []catalog.Status{catalog.StatusApproved, catalog.StatusApprovedWithConditions}, Limit: 3})
+		if err == nil {
+			v.Similar = res.Hits
+		}
+	}
+	if c.GetHeader("HX-Request") == "true" {
+		s.renderFragment(c, "request_new", "similar", v)
+		return
+	}
+	s.render(c, status, "request_new", "Propose an app", v)
+}
+
+func (s *Server) propose(c *gin.Context) {
+	in := catalog.ProposalInput{Name: c.PostForm("name"), Website: c.PostForm("website"), UseCase: c.PostForm("use_case"),
+		DataClassification: c.PostForm("data_classification"), ExpectedUsers: c.PostForm("expected_users"),
+		Estimate: c.PostForm("estimate"), EstimateCurrency: c.PostForm("estimate_currency")}
+	r, err := s.catalog.Propose(c.Request.Context(), memberOf(c), in)
+	if err != nil {
+		if fields, ok := formErrors(err); ok {
+			s.renderProposal(c, statusOfErr(err), in, fields)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	s.flash(c, "success", "Your proposal is submitted. Share this page with colleagues who need "+r.AppName+" too.")
+	c.Redirect(http.StatusSeeOther, "/requests/"+strconv.FormatInt(r.ID, 10))
+}
+
+func (s *Server) requestAccess(c *gin.Context) {
+	r, err := s.catalog.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
+	if err != nil {
+		if _, ok := formErrors(err); ok {
+			s.flash(c, "error", "Tick the box to accept the conditions of use, then ask again.")
+			c.Redirect(http.StatusSeeOther, "/apps/"+c.Param("slug"))
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	if r.State == catalog.StateDecided {
+		s.flash(c, "success", "Access to "+r.AppName+" is granted. The instructions are below.")
+		c.Redirect(http.StatusSeeOther, "/apps/"+c.Param("slug"))
+		return
+	}
+	s.flash(c, "success", "Your request for "+r.AppName+" went to security.")
+	c.Redirect(http.StatusSeeOther, "/requests/"+strconv.FormatInt(r.ID, 10))
+}
+
+// requestView is one request's page.
+type requestView struct {
+	R            catalog.Request
+	Timeline     []catalog.TimelineEvent
+	Funding      catalog.Funding
+	Demand       int
+	Votes        []catalog.VoteRow
+	MyVote       string
+	Tally        catalog.TallyResult
+	Tallied      bool
+	Review       catalog.ReviewChecklist
+	Reviewed     bool
+	IsRequester  bool
+	SeesNames    bool // committee and security see who pledged and voted
+	CanReview    bool
+	CanVote      bool
+	CanDecide    bool
+	CanOpenVote  bool
+	CanWithdraw  bool
+	CanSupport   bool
+	Categories   []catalog.Category
+	Usable       []catalog.IndexDoc
+	Currencies   []catalog.Currency
+	Certs        []string
+	Classes      []catalog.Classification
+	Errors       map[string]string
+	App          *catalog.AppDetail
+	Alternatives []catalog.Alternative
+}
+
+func (s *Server) requestPage(c *gin.Context) {
+	s.renderRequest(c, http.StatusOK, nil)
+}
+
+func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]string) {
+	id, ok := requestParam(c)
+	if !ok {
+		s.fail(c, errs.E(errs.NotFound, "No such request."))
+		return
+	}
+	ctx := c.Request.Context()
+	r, err := s.catalog.Request(ctx, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	roles := rolesOf(c)
+	me := principalOf(c).User.ID
+	v := requestView{R: r, IsRequester: r.RequesterID == me, SeesNames: roles.Has(auth.RoleCommittee), Errors: fieldErrs,
+		Currencies: catalog.Currencies(), Certs: catalog.CertificationKeys(), Classes: catalog.Classifications}
+	if v.Timeline, err = s.catalog.Timeline(ctx, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if v.Funding, err = s.catalog.FundingOf(ctx, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	v.Demand = catalog.DemandScore(v.Funding.Supporters, v.Funding.Percent, 0)
+	v.Tally, v.Tallied = r.Tally()
+	v.Review, v.Reviewed = r.Review()
+	votes, err := s.catalog.VoteRows(ctx, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	for _, vr := range votes {
+		if vr.UserID == me {
+			v.MyVote = string(vr.Choice)
+		}
+	}
+	if v.SeesNames {
+		v.Votes = votes
+	}
+	open := r.State.Open()
+	v.CanWithdraw = open && v.IsRequester
+	v.CanSupport = open && !v.IsRequester
+	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == catalog.StateSubmitted || r.State == catalog.StateInReview)
+	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == catalog.StateReviewed && r.Kind == catalog.KindNewApp
+	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == catalog.StateVoting
+	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == catalog.StateVoteClosed || (r.Kind == catalog.KindAccess && r.State == catalog.StateReviewed))
+	if v.CanDecide {
+		if v.Categories, err = s.catalog.Categories(ctx); err != nil {
+			s.fail(c, err)
+			return
+		}
+		if v.Usable, err = s.usableApps(c); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	if r.State == catalog.StateDecided && r.AppID != nil {
+		// The requester, supporters and pledgers see the guidance where they look for it.
+		if a, err := s.catalog.AppByID(ctx, *r.AppID); err == nil {
+			if d, err := s.catalog.Detail(ctx, a.Slug); err == nil {
+				v.App, v.Alternatives = &d, d.Alternatives
+			}
+		}
+	}
+	s.render(c, status, "request", r.AppName, v)
+}
+
+// requestAction runs one change on a request and comes back to its page, showing field errors
+// or a conflict there.
+func (s *Server) requestAction(do func(c *gin.Context, m catalog.Member, id int64) (string, error)) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := requestParam(c)
+		if !ok {
+			s.fail(c, errs.E(errs.NotFound, "No such request."))
+			return
+		}
+		msg, err := do(c, memberOf(c), id)
+		if err != nil {
+			if fields, ok := formErrors(err); ok {
+				s.renderRequest(c, statusOfErr(err), fields)
+				return
+			}
+			if errs.Is(err, errs.Conflict) {
+				s.flash(c, "warning", errMessage(err))
+				c.Redirect(http.StatusSeeOther, "/requests/"+c.Param("id"))
+				return
+			}
+			s.fail(c, err)
+			return
+		}
+		s.flash(c, "success", msg)
+		c.Redirect(http.StatusSeeOther, "/requests/"+c.Param("id"))
+	}
+}
+
+func errMessage(err error) string {
+	if e, ok := errs.As(err); ok {
+		return e.Message
+	}
+	return "That did not work."
+}
+
+func (s *Server) requestRoutes() []route {
+	act := s.requestAction
+	return []route{
+		{"GET", "/requests", employee, s.myRequests},
+		{"GET", "/requests/new", employee, s.proposalForm},
+		{"POST", "/requests", employee, s.propose},
+		{"GET", "/requests/:id", employee, s.requestPage},
+		{"POST", "/apps/:slug/access", employee, s.requestAccess},
+		{"GET", "/voting", access{Role: auth.RoleCommittee}, s.votingQueue},
+		{"POST", "/requests/:id/support", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			return "Thanks: your support is counted.", s.catalog.Support(c.Request.Context(), m, id)
+		})},
+		{"POST", "/requests/:id/pledge", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.SetPledge(c.Request.Context(), m, id, catalog.PledgeInput{CostCentre: c.PostForm("cost_centre"),
+				Amount: c.PostForm("amount"), Currency: c.PostForm("currency"), Period: c.PostForm("period"), Seats: c.PostForm("seats")})
+			return "Your pledge is recorded. You can change or withdraw it until the decision.", err
+		})},
+		{"POST", "/requests/:id/pledge/withdraw", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			return "Your pledge is withdrawn.", s.catalog.WithdrawPledge(c.Request.Context(), m, id)
+		})},
+		{"POST", "/requests/:id/withdraw", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.Transition(c.Request.Context(), m, id, catalog.ActionWithdraw, c.PostForm("note"))
+			return "Your request is withdrawn.", err
+		})},
+		{"POST", "/requests/:id/review/start", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.Transition(c.Request.Context(), m, id, catalog.ActionStartReview, "")
+			return "Review started.", err
+		})},
+		{"POST", "/requests/:id/review", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.CompleteReview(c.Request.Context(), m, id, catalog.ReviewChecklist{
+				DataClassification: c.PostForm("data_classification"), SSO: catalog.Answer(c.PostForm("sso")), DPA: catalog.Answer(c.PostForm("dpa")),
+				Certifications: c.PostFormArray("certifications"), DataLocation: c.PostForm("data_location"),
+				Recommendation: catalog.Recommendation(c.PostForm("recommendation")), Notes: c.PostForm("notes")})
+			return "Review completed.", err
+		})},
+		{"POST", "/requests/:id/vote/open", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.OpenVote(c.Request.Context(), m, id)
+			return "The vote is open.", err
+		})},
+		{"POST", "/requests/:id/vote", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			return "Your vote is recorded; you can change it until the vote closes.", s.catalog.CastVote(c.Request.Context(), m, id, catalog.VoteChoice(c.PostForm("choice")), c.PostForm("comment"))
+		})},
+		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.Decide(c.Request.Context(), m, id, catalog.DecisionInput{Outcome: catalog.Outcome(c.PostForm("outcome")),
+				Conditions: c.PostForm("conditions"), Rationale: c.PostForm("rationale"), WhatWouldChange: c.PostForm("what_would_change"),
+				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category")})
+			return "The decision is recorded and the catalogue updated.", err
+		})},
+	}
+}

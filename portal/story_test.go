@@ -1,0 +1,146 @@
+package portal
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pavedhq/paved/catalog"
+)
+
+// signedIn opens a browser signed in as a demo user.
+func signedIn(t *testing.T, env *testEnv, subject string) *chrome {
+	t.Helper()
+	c := newChrome(t)
+	pick := chromedp.CSS(`button[value="` + subject + `"]`)
+	c.do(t, chromedp.Navigate(env.base+"/auth/login?next=/account"), chromedp.WaitVisible(pick), chromedp.Click(pick), chromedp.WaitVisible(chromedp.CSS("#account-title")))
+	return c
+}
+
+// set sets a form control's value by id, as a person choosing from a list would.
+func (c *chrome) set(t *testing.T, id, value string) {
+	t.Helper()
+	js := `(() => { const el = document.getElementById(` + strconv.Quote(id) + `); el.value = ` + strconv.Quote(value) + `; return true })()`
+	if _, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](js)); err != nil {
+		t.Fatalf("set #%s: %v", id, err)
+	}
+}
+
+// submit clicks a form's button and waits until the next page has loaded: the old page is
+// marked first, so a match on it cannot be mistaken for the new one.
+func (c *chrome) submit(t *testing.T, button string) {
+	t.Helper()
+	if _, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`(() => { window.pavedOldPage = true; return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	c.do(t, chromedp.Click(chromedp.CSS(button)))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		// Errors are expected while the page is being replaced; only the deadline counts.
+		ok, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`!window.pavedOldPage && document.readyState === "complete" && !!document.getElementById("req-title")`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after clicking %s the next page did not load (last error: %v)", button, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBrowserProposalStory is the whole story: an employee proposes an app, a colleague
+// supports it and pledges budget, security reviews, the committee votes, the vote closes,
+// security decides "rejected with guidance", and the requester sees what to use instead and
+// what would change the decision.
+func TestBrowserProposalStory(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	employee := signedIn(t, env, "devidp-employee")
+	employee.do(t, chromedp.Navigate(env.base+"/requests/new?name=Gliffy"), chromedp.WaitVisible(chromedp.CSS("#p-use")),
+		chromedp.SendKeys(chromedp.CSS("#p-site"), "https://www.gliffy.com"),
+		chromedp.SendKeys(chromedp.CSS("#p-use"), "Architecture diagrams for the platform team."),
+		chromedp.SendKeys(chromedp.CSS("#p-est"), "2400"))
+	employee.screenshot(t, "story-1-proposal-form")
+	employee.submit(t, `form[action="/requests"] button[type=submit]`)
+	employee.screenshot(t, "story-2-proposed")
+	loc, err := chromedp.Run(employee.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqURL := loc
+	id, _ := strconv.ParseInt(loc[strings.LastIndex(loc, "/")+1:], 10, 64)
+
+	supporter := signedIn(t, env, "devidp-committee")
+	supporter.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS("#req-title")))
+	supporter.submit(t, `form[action$="/support"] button`)
+	supporter.do(t, chromedp.WaitVisible(chromedp.CSS("#pl-cc")),
+		chromedp.SendKeys(chromedp.CSS("#pl-cc"), "ENG-42"), chromedp.SendKeys(chromedp.CSS("#pl-amount"), "100"))
+	supporter.submit(t, `form[action$="/pledge"] button`)
+	supporter.screenshot(t, "story-3-supported-and-pledged")
+	if txt := supporter.text(t, "#fund-title + p"); !strings.Contains(txt, "1 colleague supports") || !strings.Contains(txt, "50% funded") {
+		t.Errorf("funding line = %q", txt)
+	}
+
+	sec := signedIn(t, env, "devidp-security")
+	sec.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS("#req-title")))
+	sec.submit(t, `form[action$="/review/start"] button`)
+	sec.set(t, "rv-class", "internal")
+	sec.set(t, "rv-sso", "no")
+	sec.set(t, "rv-dpa", "no")
+	sec.set(t, "rv-rec", "reject")
+	sec.do(t, chromedp.SendKeys(chromedp.CSS("#rv-loc"), "US"), chromedp.SendKeys(chromedp.CSS("#rv-notes"), "No SSO and no DPA; Miro covers diagrams."))
+	sec.submit(t, `form[action$="/review"] button`)
+	sec.screenshot(t, "story-4-reviewed")
+	sec.submit(t, `form[action$="/vote/open"] button`)
+
+	admin := signedIn(t, env, "devidp-admin")
+	for _, v := range []struct {
+		c      *chrome
+		choice string
+	}{{supporter, "approve"}, {sec, "reject"}, {admin, "reject"}} {
+		v.c.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS(`input[value="`+v.choice+`"]`)),
+			chromedp.Click(chromedp.CSS(`input[value="`+v.choice+`"]`)))
+		v.c.submit(t, `form[action$="/vote"] button`)
+	}
+	admin.screenshot(t, "story-5-voted")
+
+	// The vote-closing job's work, as it runs when the window has ended.
+	tally, err := env.catalog.CloseVote(context.Background(), id, catalog.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
+	if err != nil || tally.Passed || tally.Reject != 2 {
+		t.Fatalf("tally %+v, %v", tally, err)
+	}
+
+	sec.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS("#d-outcome")))
+	sec.set(t, "d-outcome", "rejected_with_guidance")
+	sec.set(t, "d-cat", "diagramming")
+	if _, err := chromedp.Run(sec.ctx, chromedp.Evaluate[bool](`(() => { for (const o of document.getElementById("d-alts").options) { o.selected = o.value === "miro" }; return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	sec.do(t, chromedp.SendKeys(chromedp.CSS("#d-why"), "No SSO and no DPA for internal data."),
+		chromedp.SendKeys(chromedp.CSS("#d-change"), "SSO through our identity provider and a signed DPA."))
+	sec.submit(t, `form[action$="/decide"] button`)
+	sec.screenshot(t, "story-6-decided")
+
+	employee.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS("#decision-title")))
+	employee.screenshot(t, "story-7-requester-sees-guidance")
+	verdict := employee.text(t, ".verdict")
+	for _, want := range []string{"not approved", "Miro", "What would change this decision", "signed DPA"} {
+		if !strings.Contains(verdict, want) {
+			t.Errorf("the requester's decision box lacks %q: %q", want, verdict)
+		}
+	}
+	if funding := employee.text(t, "#fund-title + p + progress + p"); !strings.Contains(funding, "1,200.00 EUR") {
+		t.Errorf("pledged total = %q", funding)
+	}
+	if strings.Contains(employee.text(t, "main"), "ENG-42") {
+		t.Error("an employee sees who pledged")
+	}
+	for _, c := range []*chrome{employee, supporter, sec, admin} {
+		if errs := c.consoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors: %v", errs)
+		}
+	}
+}
