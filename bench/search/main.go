@@ -44,20 +44,22 @@ func main() {
 	rounds := flag.Int("rounds", 1, "times each client runs the query list")
 	meiliURL := flag.String("meili-url", os.Getenv("PAVED_TEST_MEILI_URL"), "Meilisearch URL (empty: skip the Meilisearch targets)")
 	meiliKey := flag.String("meili-key", os.Getenv("PAVED_TEST_MEILI_KEY"), "Meilisearch key")
+	skipBleve := flag.Bool("skip-bleve", false, "measure only the Meilisearch targets")
+	conns := flag.Int("db-conns", 0, "database connections of the portal (0: the default)")
 	flag.Parse()
-	if err := run(context.Background(), *apps, *clients, *rounds, *meiliURL, *meiliKey); err != nil {
+	if err := run(context.Background(), *apps, *clients, *rounds, *meiliURL, *meiliKey, *skipBleve, *conns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/search:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey string) error {
+func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey string, skipBleve bool, conns int) error {
 	dir, err := os.MkdirTemp("", "paved-bench-search-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	d, err := db.Open(ctx, db.Options{Dialect: db.SQLite, DSN: filepath.Join(dir, "paved.db")})
+	d, err := db.Open(ctx, db.Options{Dialect: db.SQLite, DSN: filepath.Join(dir, "paved.db"), MaxOpenConns: conns})
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,9 @@ func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey str
 		return err
 	}
 	defer closeB()
-	targets = append(targets, target{"portal API on Bleve", bleveAPI})
+	if !skipBleve {
+		targets = append(targets, target{"portal API on Bleve", bleveAPI})
+	}
 
 	if meiliURL != "" {
 		uid := fmt.Sprintf("paved_bench_%d", time.Now().UnixNano())
