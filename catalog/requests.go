@@ -125,7 +125,10 @@ func (s *Service) Propose(ctx context.Context, m Member, in ProposalInput) (Requ
 		if err := s.insertRequest(ctx, tx, &r); err != nil {
 			return err
 		}
-		return s.recordTransition(ctx, tx, m.actor(), r.ID, ActionSubmit, StateNone, r.State, "")
+		if err := s.recordTransition(ctx, tx, m.actor(), r.ID, ActionSubmit, StateNone, r.State, ""); err != nil {
+			return err
+		}
+		return s.notifyTx(ctx, tx, "submitted", r, "")
 	})
 	return r, err
 }
@@ -454,7 +457,7 @@ func (s *Service) OpenVote(ctx context.Context, m Member, id int64) (Request, er
 		}
 		r.State, r.VoteOpenedAt = next, &now
 		out = r
-		return nil
+		return s.notifyTx(ctx, tx, "vote_opened", r, "")
 	})
 	return out, err
 }
@@ -496,7 +499,7 @@ func (s *Service) CompleteReview(ctx context.Context, m Member, id int64, c Revi
 		}
 		r.State, r.ReviewJSON = next, string(raw)
 		out = r
-		return nil
+		return s.notifyTx(ctx, tx, "review_done", r, string(c.Recommendation))
 	})
 	return out, err
 }
@@ -604,9 +607,9 @@ func (s *Service) Decide(ctx context.Context, m Member, id int64, in DecisionInp
 		if err := s.recordTransition(ctx, tx, m.actor(), id, ActionDecide, r.State, next, string(in.Outcome)); err != nil {
 			return err
 		}
-		r.State, r.Outcome = next, in.Outcome
+		r.State, r.Outcome, r.Rationale = next, in.Outcome, strings.TrimSpace(in.Rationale)
 		out = r
-		return nil
+		return s.notifyTx(ctx, tx, "decided", r, string(in.Outcome))
 	})
 	return out, err
 }
@@ -780,4 +783,35 @@ func (s *Service) AppByID(ctx context.Context, id int64) (App, error) {
 		return App{}, fmt.Errorf("get app %d: %w", id, err)
 	}
 	return a, nil
+}
+
+// Notifier tells the people behind a request what happened to it. It queues its messages in
+// the transaction of the change, so a change that rolls back tells nobody.
+type Notifier interface {
+	NotifyTx(ctx context.Context, tx *sqlx.Tx, ev RequestEvent) error
+}
+
+// RequestEvent is a change worth telling people about.
+type RequestEvent struct {
+	Kind       string // submitted, review_done, vote_opened, decided
+	Request    Request
+	Outcome    string // the decision, or security's recommendation
+	Recipients []string
+}
+
+// SetNotifier makes the service tell requesters, supporters and pledgers about their requests.
+func (s *Service) SetNotifier(n Notifier) { s.notifier = n }
+
+// notifyTx tells the requester, supporters and pledgers of r about kind.
+func (s *Service) notifyTx(ctx context.Context, tx *sqlx.Tx, kind string, r Request, outcome string) error {
+	if s.notifier == nil {
+		return nil
+	}
+	var emails []string
+	err := tx.SelectContext(ctx, &emails, tx.Rebind(`SELECT email FROM users WHERE id = ?
+		OR id IN (SELECT user_id FROM supporters WHERE request_id = ?) OR id IN (SELECT user_id FROM pledges WHERE request_id = ?)`), r.RequesterID, r.ID, r.ID)
+	if err != nil {
+		return fmt.Errorf("recipients of request %d: %w", r.ID, err)
+	}
+	return s.notifier.NotifyTx(ctx, tx, RequestEvent{Kind: kind, Request: r, Outcome: outcome, Recipients: emails})
 }

@@ -6,10 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
+	"github.com/pavedhq/paved/internal/jobs"
+	"github.com/pavedhq/paved/internal/notify"
 	"github.com/pavedhq/paved/internal/testutil"
 )
 
@@ -274,6 +278,56 @@ func TestConcurrentVotesAndDecisions(t *testing.T) {
 			entries, _ := audit.List(ctx, d, audit.Filter{Action: "request.decide"})
 			if len(entries) != 1 {
 				t.Errorf("%d decision audit entries", len(entries))
+			}
+		})
+	}
+}
+
+// notifyAdapter passes request events to the real notifier, as cmd/paved wires it.
+type notifyAdapter struct {
+	n *notify.Notifier
+	j *jobs.Jobs
+}
+
+func (a notifyAdapter) NotifyTx(ctx context.Context, tx *sqlx.Tx, ev catalog.RequestEvent) error {
+	return a.n.EnqueueTx(ctx, a.j, tx, notify.Event{Kind: notify.Kind(ev.Kind), RequestID: ev.Request.ID, Title: ev.Request.AppName, Outcome: ev.Outcome, Recipients: ev.Recipients})
+}
+
+// TestRequestEventsQueueNotifications: submitting and deciding queue one e-mail per person
+// behind the request, in the same transaction as the change.
+func TestRequestEventsQueueNotifications(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			svc, j, d := newCatalog(t, b)
+			ctx := context.Background()
+			n := notify.New(notify.Config{SMTP: notify.SMTPConfig{Host: "127.0.0.1", Port: 2525, From: "Paved <paved@example.com>", TLS: "none"}, BaseURL: "http://127.0.0.1:8080"})
+			n.Register(j)
+			svc.SetNotifier(notifyAdapter{n: n, j: j})
+			emma, bob := member(t, d, "emma@example.com"), member(t, d, "bob@example.com")
+			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := j.Pending(ctx, notify.EmailKind); got != 1 {
+				t.Errorf("after submit: %d e-mails queued, want 1 (the requester)", got)
+			}
+			if err := svc.Support(ctx, bob, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Transition(ctx, bob, r.ID, catalog.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
+				t.Fatalf("a refused change: %v", err)
+			}
+			if got, _ := j.Pending(ctx, notify.EmailKind); got != 1 {
+				t.Errorf("a refused change queued e-mails: %d", got)
+			}
+			sam := member(t, d, "sam@example.com", "committee", "security")
+			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove}); err != nil {
+				t.Fatal(err)
+			}
+			// Review done: the requester and the supporter.
+			if got, _ := j.Pending(ctx, notify.EmailKind); got != 3 {
+				t.Errorf("after review: %d e-mails queued, want 3", got)
 			}
 		})
 	}

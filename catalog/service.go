@@ -21,9 +21,10 @@ type Outbox interface {
 
 // Service is the catalogue: its rules and its storage.
 type Service struct {
-	db     *db.DB
-	outbox Outbox
-	index  Index
+	db       *db.DB
+	outbox   Outbox
+	index    Index
+	notifier Notifier
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/jobs"
+	"github.com/pavedhq/paved/internal/notify"
 )
 
 // meiliIndexUID is the Meilisearch index that holds the catalogue.
@@ -86,6 +87,9 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	}
 	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs})
 	dm.catalog.RegisterJobs(dm.jobs, rules)
+	n := notify.New(notify.FromConfig(cfg))
+	n.Register(dm.jobs)
+	dm.catalog.SetNotifier(requestNotifier{n: n, j: dm.jobs})
 	return dm, nil
 }
 
