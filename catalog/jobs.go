@@ -46,14 +46,20 @@ func (o JobsOutbox) EnqueueIndexSync(ctx context.Context, tx *sqlx.Tx, slugs ...
 	return err
 }
 
-// RegisterJobs adds the catalogue's workers to j; rules govern the votes it closes.
-func (s *Service) RegisterJobs(j *jobs.Jobs, rules ...VotingRules) {
+// VoteSettings govern the votes the periodic job closes and opens.
+type VoteSettings struct {
+	Rules     VotingRules
+	Threshold DemandThreshold // 0: never open a vote by demand alone
+}
+
+// RegisterJobs adds the catalogue's workers to j.
+func (s *Service) RegisterJobs(j *jobs.Jobs, settings ...VoteSettings) {
 	jobs.AddWorker(j, &IndexSyncWorker{Catalog: s})
-	r := DefaultVotingRules()
-	if len(rules) > 0 {
-		r = rules[0]
+	v := VoteSettings{Rules: DefaultVotingRules()}
+	if len(settings) > 0 {
+		v = settings[0]
 	}
-	jobs.AddWorker(j, &CloseVotesWorker{Catalog: s, Rules: r})
+	jobs.AddWorker(j, &CloseVotesWorker{Catalog: s, Rules: v.Rules, Threshold: v.Threshold})
 }
 
 // IndexLag counts index syncs not yet done: how far the index trails the database.
@@ -65,16 +71,21 @@ type CloseVotesArgs struct{}
 // Kind names the job.
 func (CloseVotesArgs) Kind() string { return "catalog.close_votes" }
 
-// CloseVotesWorker closes ended votes with the configured rules.
+// CloseVotesWorker closes ended votes with the configured rules, and opens votes on reviewed
+// proposals whose demand reached the threshold.
 type CloseVotesWorker struct {
 	river.WorkerDefaults[CloseVotesArgs]
-	Catalog *Service
-	Rules   VotingRules
+	Catalog   *Service
+	Rules     VotingRules
+	Threshold DemandThreshold
 }
 
-// Work closes the ended votes.
+// Work closes the ended votes and opens the demanded ones.
 func (w *CloseVotesWorker) Work(ctx context.Context, _ *river.Job[CloseVotesArgs]) error {
-	_, err := w.Catalog.CloseEndedVotes(ctx, w.Rules)
+	if _, err := w.Catalog.CloseEndedVotes(ctx, w.Rules); err != nil {
+		return err
+	}
+	_, err := w.Catalog.OpenDemandedVotes(ctx, w.Threshold)
 	return err
 }
 

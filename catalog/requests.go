@@ -815,3 +815,44 @@ func (s *Service) notifyTx(ctx context.Context, tx *sqlx.Tx, kind string, r Requ
 	}
 	return s.notifier.NotifyTx(ctx, tx, RequestEvent{Kind: kind, Request: r, Outcome: outcome, Recipients: emails})
 }
+
+// OpenDemandedVotes puts every reviewed proposal whose demand reaches threshold to the
+// committee, without waiting for anyone to push it. The periodic vote job runs it.
+func (s *Service) OpenDemandedVotes(ctx context.Context, threshold DemandThreshold) (int, error) {
+	if threshold <= 0 {
+		return 0, nil
+	}
+	list, err := s.OpenRequests(ctx, StateReviewed)
+	if err != nil {
+		return 0, err
+	}
+	opened := 0
+	for _, r := range list {
+		if r.Kind != KindNewApp || !threshold.AutoOpensVote(r.Demand) {
+			continue
+		}
+		err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			next, err := NextState(r.Kind, r.State, ActionOpenVote, SystemActor())
+			if err != nil {
+				return err
+			}
+			now := s.now()
+			if err := s.moveTx(ctx, tx, r.Request, next, "vote_opened_at = ?, ", now); err != nil {
+				return err
+			}
+			if err := s.recordTransition(ctx, tx, audit.System, r.ID, ActionOpenVote, r.State, next, fmt.Sprintf("demand %d reached the threshold %d", r.Demand, threshold)); err != nil {
+				return err
+			}
+			r.State = next
+			return s.notifyTx(ctx, tx, "vote_opened", r.Request, "")
+		})
+		if errs.Is(err, errs.Conflict) {
+			continue
+		}
+		if err != nil {
+			return opened, err
+		}
+		opened++
+	}
+	return opened, nil
+}

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -328,6 +329,46 @@ func TestRequestEventsQueueNotifications(t *testing.T) {
 			// Review done: the requester and the supporter.
 			if got, _ := j.Pending(ctx, notify.EmailKind); got != 3 {
 				t.Errorf("after review: %d e-mails queued, want 3", got)
+			}
+		})
+	}
+}
+
+func TestDemandOpensTheVote(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			svc, _, d := newCatalog(t, b)
+			ctx := context.Background()
+			emma := member(t, d, "emma@example.com")
+			sam := member(t, d, "sam@example.com", "committee", "security")
+			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal", Estimate: "1200", EstimateCurrency: "EUR"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove}); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := svc.OpenDemandedVotes(ctx, 30); err != nil || n != 0 {
+				t.Fatalf("no demand yet: opened %d (%v)", n, err)
+			}
+			for i := range 3 {
+				m := member(t, d, "fan"+strconv.Itoa(i)+"@example.com")
+				if err := svc.Support(ctx, m, r.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := svc.SetPledge(ctx, m, r.ID, catalog.PledgeInput{CostCentre: "ENG", Amount: "400", Currency: "EUR", Period: "yearly"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := svc.OpenDemandedVotes(ctx, 0); err != nil || n != 0 {
+				t.Errorf("threshold off: opened %d (%v)", n, err)
+			}
+			if n, err := svc.OpenDemandedVotes(ctx, 30); err != nil || n != 1 {
+				t.Fatalf("demand reached: opened %d (%v)", n, err)
+			}
+			if got, _ := svc.Request(ctx, r.ID); got.State != catalog.StateVoting {
+				t.Errorf("state = %s, want voting", got.State)
 			}
 		})
 	}

@@ -86,7 +86,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		return nil, err
 	}
 	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs})
-	dm.catalog.RegisterJobs(dm.jobs, rules)
+	dm.catalog.RegisterJobs(dm.jobs, catalog.VoteSettings{Rules: rules, Threshold: catalog.DemandThreshold(cfg.DemandThreshold)})
 	n := notify.New(notify.FromConfig(cfg))
 	n.Register(dm.jobs)
 	dm.catalog.SetNotifier(requestNotifier{n: n, j: dm.jobs})
