@@ -856,3 +856,47 @@ func (s *Service) OpenDemandedVotes(ctx context.Context, threshold DemandThresho
 	}
 	return opened, nil
 }
+
+// MaxCommentLength bounds a comment, in characters.
+const MaxCommentLength = 4000
+
+// Comment is one message on a request's discussion.
+type Comment struct {
+	ID        int64     `db:"id" json:"id"`
+	Author    string    `db:"author" json:"author"`
+	Body      string    `db:"body" json:"body"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// AddComment adds m's comment (Markdown) to a request.
+func (s *Service) AddComment(ctx context.Context, m Member, id int64, body string) (Comment, error) {
+	body = strings.TrimSpace(body)
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		return Comment{}, &errs.Error{Code: errs.Invalid, Message: "Write a comment first.", Fields: map[string]string{"body": "Write a comment first."}}
+	case n > MaxCommentLength:
+		return Comment{}, &errs.Error{Code: errs.Invalid, Message: "The comment is too long.", Fields: map[string]string{"body": fmt.Sprintf("Use at most %d characters (this has %d).", MaxCommentLength, n)}}
+	}
+	c := Comment{Author: m.Email, Body: body, CreatedAt: s.now()}
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := requestByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &c.ID, tx.Rebind("INSERT INTO request_comments (request_id, user_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id"), id, m.UserID, body, c.CreatedAt); err != nil {
+			return fmt.Errorf("add comment: %w", err)
+		}
+		return audit.Append(ctx, tx, c.CreatedAt, m.actor(), "request.comment", "request", strconv.FormatInt(id, 10), map[string]int64{"comment": c.ID})
+	})
+	return c, err
+}
+
+// Comments lists a request's comments, oldest first.
+func (s *Service) Comments(ctx context.Context, id int64) ([]Comment, error) {
+	var out []Comment
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT c.id, COALESCE(NULLIF(u.name, ''), u.email) AS author, c.body, c.created_at
+		FROM request_comments c JOIN users u ON u.id = c.user_id WHERE c.request_id = ? ORDER BY c.id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("list comments: %w", err)
+	}
+	return out, nil
+}

@@ -196,3 +196,29 @@ func TestRequestAccessFromAppPage(t *testing.T) {
 		t.Errorf("employee on the committee queue: %d", p.status)
 	}
 }
+
+func TestRequestComments(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	br := env.browser()
+	br.signInDev(env.base, "/requests/new", "devidp-employee")
+	p := br.post(env.base+"/requests", url.Values{"name": {"Gliffy"}, "use_case": {"Architecture diagrams."}, "data_classification": {"internal"}, "estimate_currency": {"EUR"}})
+	if !strings.HasPrefix(p.url.Path, "/requests/") {
+		t.Fatalf("propose: %d %s", p.status, p.url)
+	}
+	page := p.url.Path
+	p = br.post(env.base+page+"/comments", url.Values{"body": {"**Why** not <script>alert(1)</script>? See [docs](https://example.com)."}})
+	if p.status != 200 || !strings.Contains(p.body, "<strong>Why</strong>") || !strings.Contains(p.body, `<a href="https://example.com" rel="nofollow noopener noreferrer">docs</a>`) {
+		t.Errorf("comment: %d", p.status)
+	}
+	if strings.Contains(p.body, "<script>alert(1)") {
+		t.Error("a script tag from a comment reached the page")
+	}
+	if p := br.post(env.base+page+"/comments", url.Values{"body": {strings.Repeat("x", 4001)}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "c-body-error") {
+		t.Errorf("oversize comment: %d", p.status)
+	}
+	var n int
+	_ = env.db.Get(&n, "SELECT COUNT(*) FROM request_comments")
+	if n != 1 {
+		t.Errorf("%d comments stored, want 1", n)
+	}
+}

@@ -157,6 +157,7 @@ type requestView struct {
 	Certs        []string
 	Classes      []catalog.Classification
 	Errors       map[string]string
+	Comments     []catalog.Comment
 	App          *catalog.AppDetail
 	Alternatives []catalog.Alternative
 }
@@ -182,6 +183,10 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	v := requestView{R: r, IsRequester: r.RequesterID == me, SeesNames: roles.Has(auth.RoleCommittee), Errors: fieldErrs,
 		Currencies: catalog.Currencies(), Certs: catalog.CertificationKeys(), Classes: catalog.Classifications}
 	if v.Timeline, err = s.catalog.Timeline(ctx, id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if v.Comments, err = s.catalog.Comments(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -277,6 +282,10 @@ func (s *Server) requestRoutes() []route {
 		{"GET", "/requests/:id", employee, s.requestPage},
 		{"POST", "/apps/:slug/access", employee, s.requestAccess},
 		{"GET", "/voting", access{Role: auth.RoleCommittee}, s.votingQueue},
+		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
+			_, err := s.catalog.AddComment(c.Request.Context(), m, id, c.PostForm("body"))
+			return "Comment added.", err
+		})},
 		{"POST", "/requests/:id/support", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
 			return "Thanks: your support is counted.", s.catalog.Support(c.Request.Context(), m, id)
 		})},

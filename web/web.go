@@ -21,6 +21,8 @@
 package web
 
 import (
+	"github.com/pavedhq/paved/internal/markdown"
+
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
@@ -513,6 +515,8 @@ func (r *Renderer) funcs() template.FuncMap {
 			}
 			return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 		},
+		// markdown renders a comment's safe Markdown subset (internal/markdown escapes all input).
+		"markdown": markdown.Render,
 		// join is strings.Join: {{join .Roles ", "}}.
 		"join": strings.Join,
 		// date, datetime and isoTime format a time.Time or *time.Time in UTC; a zero time or a
