@@ -85,6 +85,9 @@ func (w *CloseVotesWorker) Work(ctx context.Context, _ *river.Job[CloseVotesArgs
 	if _, err := w.Catalog.CloseEndedVotes(ctx, w.Rules); err != nil {
 		return err
 	}
+	if _, err := w.Catalog.ReopenEndedPilots(ctx); err != nil {
+		return err
+	}
 	_, err := w.Catalog.OpenDemandedVotes(ctx, w.Threshold)
 	return err
 }

@@ -900,3 +900,45 @@ func (s *Service) Comments(ctx context.Context, id int64) ([]Comment, error) {
 	}
 	return out, nil
 }
+
+// ReopenEndedPilots brings approvals whose pilot has ended back to the committee: the old
+// votes and tally are cleared and a new vote opens. The periodic vote job runs it.
+func (s *Service) ReopenEndedPilots(ctx context.Context) (int, error) {
+	var ids []int64
+	if err := s.db.SelectContext(ctx, &ids, s.db.Rebind("SELECT id FROM requests WHERE state = ? AND pilot_ends_at IS NOT NULL AND pilot_ends_at <= ?"), StateDecided, s.now()); err != nil {
+		return 0, fmt.Errorf("find ended pilots: %w", err)
+	}
+	reopened := 0
+	for _, id := range ids {
+		err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+			r, err := requestByID(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			next, err := NextState(r.Kind, r.State, ActionReopenPilot, SystemActor())
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM votes WHERE request_id = ?"), id); err != nil {
+				return fmt.Errorf("clear votes: %w", err)
+			}
+			now := s.now()
+			if err := s.moveTx(ctx, tx, r, next, "vote_opened_at = ?, tally = '', pilot_ends_at = NULL, ", now); err != nil {
+				return err
+			}
+			if err := s.recordTransition(ctx, tx, audit.System, id, ActionReopenPilot, r.State, next, "the pilot ended"); err != nil {
+				return err
+			}
+			r.State = next
+			return s.notifyTx(ctx, tx, "vote_opened", r, "")
+		})
+		if errs.Is(err, errs.Conflict) {
+			continue
+		}
+		if err != nil {
+			return reopened, err
+		}
+		reopened++
+	}
+	return reopened, nil
+}

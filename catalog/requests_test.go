@@ -373,3 +373,42 @@ func TestDemandOpensTheVote(t *testing.T) {
 		})
 	}
 }
+
+func TestPilotComesBackToTheCommittee(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			svc, _, d := newCatalog(t, b)
+			ctx := context.Background()
+			now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+			svc.Now = func() time.Time { return now }
+			emma := member(t, d, "emma@example.com")
+			sam := member(t, d, "sam@example.com", "committee", "security")
+			r, _ := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
+			_, _ = svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove})
+			_, _ = svc.OpenVote(ctx, sam, r.ID)
+			_ = svc.CastVote(ctx, sam, r.ID, catalog.VoteApprove, "")
+			if _, err := svc.CloseVote(ctx, r.ID, catalog.VotingRules{Quorum: 1, Majority: 0.5, Window: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			end := now.AddDate(0, 3, 0)
+			if _, err := svc.Decide(ctx, sam, r.ID, catalog.DecisionInput{Outcome: catalog.OutcomeApproved, Rationale: "Pilot it.", Category: "diagramming", PilotEndsAt: &end}); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := svc.ReopenEndedPilots(ctx); n != 0 {
+				t.Fatalf("reopened %d pilots before their end", n)
+			}
+			now = end.Add(time.Minute)
+			if n, err := svc.ReopenEndedPilots(ctx); err != nil || n != 1 {
+				t.Fatalf("reopened %d (%v), want 1", n, err)
+			}
+			got, _ := svc.Request(ctx, r.ID)
+			if got.State != catalog.StateVoting || got.PilotEndsAt != nil {
+				t.Errorf("after the pilot: %+v", got)
+			}
+			if votes, _ := svc.Votes(ctx, r.ID); len(votes) != 0 {
+				t.Errorf("old votes kept: %v", votes)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -320,9 +321,17 @@ func (s *Server) requestRoutes() []route {
 			return "Your vote is recorded; you can change it until the vote closes.", s.catalog.CastVote(c.Request.Context(), m, id, catalog.VoteChoice(c.PostForm("choice")), c.PostForm("comment"))
 		})},
 		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.Decide(c.Request.Context(), m, id, catalog.DecisionInput{Outcome: catalog.Outcome(c.PostForm("outcome")),
+			in := catalog.DecisionInput{Outcome: catalog.Outcome(c.PostForm("outcome")),
 				Conditions: c.PostForm("conditions"), Rationale: c.PostForm("rationale"), WhatWouldChange: c.PostForm("what_would_change"),
-				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category")})
+				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category")}
+			if v := strings.TrimSpace(c.PostForm("pilot_ends_at")); v != "" {
+				t, err := time.Parse("2006-01-02", v)
+				if err != nil {
+					return "", errInvalidField("pilot_ends_at", "Use a date such as 2027-03-31.")
+				}
+				in.PilotEndsAt = &t
+			}
+			_, err := s.catalog.Decide(c.Request.Context(), m, id, in)
 			return "The decision is recorded and the catalogue updated.", err
 		})},
 	}
