@@ -573,6 +573,15 @@ func (s *Service) Decide(ctx context.Context, m Member, id int64, in DecisionInp
 				return err
 			}
 			r.AppID, app = &a.ID, a
+			// The review was made before the app existed: its answers start the risk profile.
+			if review, ok := r.Review(); ok {
+				for _, ans := range review.RiskAnswers() {
+					if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO risk_factors (app_id, factor, answer, note, evidence_url, checked_on) VALUES (?, ?, ?, ?, '', ?)`),
+						a.ID, ans.Factor, ans.Answer, ans.Note, now); err != nil {
+						return fmt.Errorf("fill risk profile: %w", err)
+					}
+				}
+			}
 		} else {
 			if err := sqlx.GetContext(ctx, tx, &app, tx.Rebind("SELECT "+appColumns+" FROM apps WHERE id = ?"), *r.AppID); err != nil {
 				return fmt.Errorf("app of request %d: %w", id, err)

@@ -138,6 +138,9 @@ func TestProposalStory(t *testing.T) {
 			if app.App.Status != catalog.StatusNotApproved || app.App.WhatWouldChange == "" || len(app.Alternatives) != 1 {
 				t.Errorf("app after decision = %+v, alternatives %v", app.App, app.Alternatives)
 			}
+			if app.Score.Answered < 2 {
+				t.Errorf("the review did not fill the new app's risk profile: %d factors answered", app.Score.Answered)
+			}
 			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "1", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Conflict) {
 				t.Errorf("pledge after decision: %v", err)
 			}
