@@ -178,3 +178,28 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestImportCommand(t *testing.T) {
+	env := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir()})
+	fixture := filepath.Join("..", "..", "discovery", "testdata", "okta", "logs_array.json")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"import", fixture}, env, &out, &errOut); code != 0 {
+		t.Fatalf("import: %d %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "logs_array.json  okta") || !strings.Contains(out.String(), "finished") || !strings.Contains(errOut.String(), "line ") {
+		t.Errorf("summary:\n%s\nrejections:\n%s", out.String(), errOut.String())
+	}
+	out.Reset()
+	if code := run(context.Background(), []string{"import", "--format", "okta", fixture}, env, &out, io.Discard); code != 0 {
+		t.Fatal("second import failed")
+	}
+	// Re-importing adds nothing: the NEW column is 0.
+	if fields := strings.Fields(strings.Split(strings.TrimSpace(out.String()), "\n")[1]); len(fields) < 5 || fields[4] != "0" {
+		t.Errorf("re-import summary: %q", out.String())
+	}
+	bad := filepath.Join(t.TempDir(), "empty.json")
+	_ = os.WriteFile(bad, nil, 0o600)
+	if code := run(context.Background(), []string{"import", "--format", "okta", bad}, env, io.Discard, io.Discard); code == 0 {
+		t.Error("an empty file imported without error")
+	}
+}

@@ -1,0 +1,311 @@
+package discovery
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
+)
+
+// Run states.
+const (
+	RunRunning  = "running"
+	RunFinished = "finished"
+	RunFailed   = "failed"
+)
+
+// maxRejections is how many rejected lines a run keeps, with their line numbers and reasons.
+const maxRejections = 100
+
+// batchSize is how many events one transaction stores: large enough to be fast, small enough
+// that a crash loses little work (committed batches stay; the re-run skips them as duplicates).
+const batchSize = 1000
+
+// ImportRun is one import of a file or an API window.
+type ImportRun struct {
+	ID             int64      `db:"id" json:"id"`
+	Source         string     `db:"source" json:"source"`
+	Format         string     `db:"format" json:"format"`
+	FileName       string     `db:"file_name" json:"file_name,omitempty"`
+	Checksum       string     `db:"checksum" json:"checksum,omitempty"`
+	Status         string     `db:"status" json:"status"`
+	Read           int        `db:"read_count" json:"read"`
+	New            int        `db:"new_count" json:"new"`
+	Duplicate      int        `db:"duplicate_count" json:"duplicate"`
+	Skipped        int        `db:"skipped_count" json:"skipped"`
+	Rejected       int        `db:"rejected_count" json:"rejected"`
+	RejectionsJSON string     `db:"rejections" json:"-"`
+	Error          string     `db:"error" json:"error,omitempty"`
+	StartedAt      time.Time  `db:"started_at" json:"started_at"`
+	FinishedAt     *time.Time `db:"finished_at" json:"finished_at,omitempty"`
+}
+
+// Rejections returns the first rejected records of the run.
+func (r ImportRun) Rejections() []Rejection {
+	var out []Rejection
+	_ = json.Unmarshal([]byte(r.RejectionsJSON), &out)
+	return out
+}
+
+// Store keeps imported usage: events (idempotently), import runs and discovered apps.
+type Store struct {
+	db *db.DB
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// NewStore returns the discovery store on d.
+func NewStore(d *db.DB) *Store { return &Store{db: d, Now: time.Now} }
+
+func (s *Store) now() time.Time { return db.Time(s.Now()) }
+
+// Import reads a log in format from r and stores its events. It records the run first, then
+// commits events in batches, so a crash keeps every committed batch and the next import of
+// the same file finishes the job (committed events come back as duplicates). A file that
+// cannot be read ends the run as failed, with the line and the reason.
+func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName string, r io.Reader, opts ...Option) (ImportRun, error) {
+	p, err := ParserFor(format, opts...)
+	if err != nil {
+		return ImportRun{}, err
+	}
+	run := ImportRun{Source: format, Format: format, FileName: fileName, Status: RunRunning, StartedAt: s.now(), RejectionsJSON: "[]"}
+	if err := s.db.GetContext(ctx, &run.ID, s.db.Rebind(`INSERT INTO import_runs (source, format, file_name, status, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+		run.Source, run.Format, run.FileName, run.Status, run.StartedAt); err != nil {
+		return run, fmt.Errorf("record import run: %w", err)
+	}
+	matcher, err := s.newMatcher(ctx)
+	if err != nil {
+		return run, err
+	}
+	sum := sha256.New()
+	var (
+		batch      []UsageEvent
+		rejections []Rejection
+	)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		n, err := s.storeBatch(ctx, run.ID, batch, matcher)
+		if err != nil {
+			return err
+		}
+		run.New += n
+		run.Duplicate += len(batch) - n
+		batch = batch[:0]
+		return nil
+	}
+	stats, perr := p.Parse(ctx, io.TeeReader(r, sum),
+		func(e UsageEvent) error {
+			batch = append(batch, e)
+			if len(batch) >= batchSize {
+				return flush()
+			}
+			return nil
+		},
+		func(rj Rejection) error {
+			if len(rejections) < maxRejections {
+				rejections = append(rejections, rj)
+			}
+			return nil
+		})
+	if perr == nil {
+		perr = flush()
+	}
+	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped, stats.Rejected
+	run.Checksum = hex.EncodeToString(sum.Sum(nil))
+	raw, _ := json.Marshal(rejections)
+	run.RejectionsJSON = string(raw)
+	run.Status = RunFinished
+	if perr != nil {
+		run.Status, run.Error = RunFailed, perr.Error()
+	}
+	finished := s.now()
+	run.FinishedAt = &finished
+	// The run's end is written even when the caller's context is gone, so no run stays "running".
+	endCtx := context.WithoutCancel(ctx)
+	err = s.db.InTx(endCtx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(endCtx, tx.Rebind(`UPDATE import_runs SET status = ?, checksum = ?, read_count = ?, new_count = ?, duplicate_count = ?,
+			skipped_count = ?, rejected_count = ?, rejections = ?, error = ?, finished_at = ? WHERE id = ?`),
+			run.Status, run.Checksum, run.Read, run.New, run.Duplicate, run.Skipped, run.Rejected, run.RejectionsJSON, run.Error, finished, run.ID); err != nil {
+			return fmt.Errorf("finish import run: %w", err)
+		}
+		return audit.Append(endCtx, tx, finished, actor, "discovery.import", "import_run", fmt.Sprint(run.ID),
+			map[string]any{"format": format, "file": fileName, "status": run.Status, "new": run.New, "duplicate": run.Duplicate, "rejected": run.Rejected})
+	})
+	if err != nil {
+		return run, err
+	}
+	if perr != nil {
+		return run, fmt.Errorf("import %s: %w", fileNameOr(fileName, format), perr)
+	}
+	return run, nil
+}
+
+func fileNameOr(name, format string) string {
+	if name != "" {
+		return name
+	}
+	return format + " log"
+}
+
+// storeBatch inserts events, skipping those already stored, and records their apps; it
+// returns how many events were new.
+func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent, m *matcher) (int, error) {
+	added := 0
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		insert := tx.Rebind(`INSERT INTO usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, source_event_id) DO NOTHING`)
+		type span struct {
+			name        string
+			first, last time.Time
+		}
+		apps := map[string]*span{}
+		for _, e := range events {
+			at := db.Time(e.OccurredAt)
+			res, err := tx.ExecContext(ctx, insert, string(e.Source), e.SourceEventID, at, e.UserKey(), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
+			if err != nil {
+				return fmt.Errorf("store event %s: %w", e.SourceEventID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			added++
+			sp := apps[e.AppKey]
+			if sp == nil {
+				sp = &span{name: e.AppName, first: at, last: at}
+				apps[e.AppKey] = sp
+			}
+			if sp.name == "" {
+				sp.name = e.AppName
+			}
+			if at.Before(sp.first) {
+				sp.first = at
+			}
+			if at.After(sp.last) {
+				sp.last = at
+			}
+		}
+		for key, sp := range apps {
+			name := sp.name
+			if name == "" {
+				name = key
+			}
+			appID := m.match(key, sp.name)
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_apps (app_key, display_name, app_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (app_key) DO UPDATE SET
+					first_seen = CASE WHEN excluded.first_seen < discovered_apps.first_seen THEN excluded.first_seen ELSE discovered_apps.first_seen END,
+					last_seen = CASE WHEN excluded.last_seen > discovered_apps.last_seen THEN excluded.last_seen ELSE discovered_apps.last_seen END,
+					app_id = COALESCE(discovered_apps.app_id, excluded.app_id)`), key, name, appID, sp.first, sp.last)
+			if err != nil {
+				return fmt.Errorf("record discovered app %s: %w", key, err)
+			}
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET new_count = new_count + ? WHERE id = ?"), added, runID)
+		return err
+	})
+	return added, err
+}
+
+// matcher links discovered app keys to catalogue apps: an exact identifier first (domain,
+// Entra app id, Google client id, Okta app), then the normalised name against the apps' names
+// and aliases.
+type matcher struct {
+	ids   map[string]int64 // "kind:value" → app id
+	names map[string]int64 // NormalizeAppName → app id
+}
+
+func (s *Store) newMatcher(ctx context.Context) (*matcher, error) {
+	m := &matcher{ids: map[string]int64{}, names: map[string]int64{}}
+	var ids []struct {
+		AppID int64  `db:"app_id"`
+		Kind  string `db:"kind"`
+		Value string `db:"value"`
+	}
+	if err := s.db.SelectContext(ctx, &ids, "SELECT app_id, kind, value FROM app_identifiers"); err != nil {
+		return nil, fmt.Errorf("load identifiers: %w", err)
+	}
+	for _, id := range ids {
+		switch id.Kind {
+		case "domain":
+			m.ids[KeyDomain+strings.ToLower(id.Value)] = id.AppID
+		case "entra_app_id":
+			m.ids[KeyEntra+strings.ToLower(id.Value)] = id.AppID
+		case "google_client_id":
+			m.ids[KeyGoogle+strings.ToLower(id.Value)] = id.AppID
+		case "okta_app":
+			m.ids[KeyOkta+id.Value] = id.AppID
+			m.names[NormalizeAppName(id.Value)] = id.AppID
+		case "alias":
+			m.names[NormalizeAppName(id.Value)] = id.AppID
+		}
+	}
+	var apps []struct {
+		ID   int64  `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &apps, "SELECT id, name FROM apps"); err != nil {
+		return nil, fmt.Errorf("load apps: %w", err)
+	}
+	for _, a := range apps {
+		if n := NormalizeAppName(a.Name); n != "" {
+			if _, taken := m.names[n]; !taken {
+				m.names[n] = a.ID
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *matcher) match(key, name string) *int64 {
+	if id, ok := m.ids[strings.ToLower(key)]; ok {
+		return &id
+	}
+	if id, ok := m.ids[key]; ok {
+		return &id
+	}
+	if n := NormalizeAppName(name); n != "" {
+		if id, ok := m.names[n]; ok {
+			return &id
+		}
+	}
+	if rest, ok := strings.CutPrefix(key, KeyName); ok {
+		if id, ok := m.names[rest]; ok {
+			return &id
+		}
+	}
+	// A domain key may be a subdomain of a catalogued domain (acme.slack.com → slack.com).
+	if host, ok := strings.CutPrefix(key, KeyDomain); ok {
+		for h := host; strings.Contains(h, "."); {
+			if id, ok := m.ids[KeyDomain+h]; ok {
+				return &id
+			}
+			_, h, _ = strings.Cut(h, ".")
+		}
+	}
+	return nil
+}
+
+// ErrUnknownRun is returned for a run id that does not exist.
+var ErrUnknownRun = errors.New("no such import run")
+
+// Run returns one import run.
+func (s *Store) Run(ctx context.Context, id int64) (ImportRun, error) {
+	var r ImportRun
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT id, source, format, file_name, checksum, status, read_count, new_count, duplicate_count,
+		skipped_count, rejected_count, rejections, error, started_at, finished_at FROM import_runs WHERE id = ?`), id)
+	if db.IsNotFound(err) {
+		return r, ErrUnknownRun
+	}
+	return r, err
+}

@@ -1,0 +1,157 @@
+package discovery_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/testutil"
+)
+
+type expectation struct {
+	Emitted      int      `json:"emitted"`
+	Rejected     int      `json:"rejected"`
+	Skipped      int      `json:"skipped"`
+	Read         int      `json:"read"`
+	DistinctIDs  int      `json:"distinct_event_ids"`
+	DistinctApps int      `json:"distinct_app_keys"`
+	AppKeys      []string `json:"app_keys"`
+}
+
+func expectOf(t *testing.T, file string) expectation {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", file+".expect.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e expectation
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func importFile(t *testing.T, st *discovery.Store, format, file string) discovery.ImportRun {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	run, err := st.Import(context.Background(), audit.System, format, file, f)
+	if err != nil {
+		t.Fatalf("import %s: %v", file, err)
+	}
+	return run
+}
+
+func count(t *testing.T, d *db.DB, q string) int {
+	t.Helper()
+	var n int
+	if err := d.Get(&n, q); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestImportIsIdempotent imports each fixture twice: the first run stores each distinct event
+// once, the second adds nothing.
+func TestImportIsIdempotent(t *testing.T) {
+	fixtures := []struct{ format, file string }{
+		{"okta", "okta/logs_array.json"},
+		{"entra", "entra/graph_signins_pages.json"},
+		{"google", "google/token_pages.json"},
+		{"csv", "csv/proxy_log.csv"},
+	}
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
+			st := discovery.NewStore(d)
+			total := 0
+			for _, fx := range fixtures {
+				want := expectOf(t, fx.file)
+				run := importFile(t, st, fx.format, fx.file)
+				if run.Status != discovery.RunFinished || run.Read != want.Read || run.New != want.DistinctIDs || run.Duplicate != want.Emitted-want.DistinctIDs || run.Rejected != want.Rejected || run.Skipped != want.Skipped {
+					t.Errorf("%s first import = %+v, want read %d, new %d, rejected %d", fx.file, run, want.Read, want.DistinctIDs, want.Rejected)
+				}
+				if len(run.Rejections()) != min(want.Rejected, 100) || (want.Rejected > 0 && run.Rejections()[0].Line == 0) {
+					t.Errorf("%s rejections = %+v", fx.file, run.Rejections())
+				}
+				if len(run.Checksum) != 64 {
+					t.Errorf("checksum %q", run.Checksum)
+				}
+				again := importFile(t, st, fx.format, fx.file)
+				if again.New != 0 || again.Duplicate != want.Emitted {
+					t.Errorf("%s re-import added %d (duplicates %d)", fx.file, again.New, again.Duplicate)
+				}
+				total += want.DistinctIDs
+				if n := count(t, d, "SELECT COUNT(*) FROM usage_events"); n != total {
+					t.Errorf("after %s: %d events stored, want %d", fx.file, n, total)
+				}
+			}
+			if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE status <> 'finished'"); n != 0 {
+				t.Errorf("%d runs not finished", n)
+			}
+		})
+	}
+}
+
+func TestOverlappingExportsStoreEachEventOnce(t *testing.T) {
+	d := testutil.SQLite(t)
+	st := discovery.NewStore(d)
+	a := importFile(t, st, "entra", "entra/graph_signins_pages.json")
+	b := importFile(t, st, "entra", "entra/portal_signins.json")
+	if b.Duplicate == 0 {
+		t.Fatalf("the portal export shares no sign-ins with the Graph pages: %+v", b)
+	}
+	if n := count(t, d, "SELECT COUNT(*) FROM usage_events"); n != a.New+b.New {
+		t.Errorf("%d events, want %d", n, a.New+b.New)
+	}
+}
+
+func TestBadFileFailsTheRunWithItsLine(t *testing.T) {
+	d := testutil.SQLite(t)
+	st := discovery.NewStore(d)
+	run, err := st.Import(context.Background(), audit.System, "okta", "truncated.json", strings.NewReader(`[{"uuid":"a","eventType":"user.authentication.sso","published":"2026-01-01T00:00:00.000Z"`))
+	if err == nil || run.Status != discovery.RunFailed || !strings.Contains(run.Error, "line") {
+		t.Fatalf("run = %+v, err = %v", run, err)
+	}
+	stored, err := st.Run(context.Background(), run.ID)
+	if err != nil || stored.Status != discovery.RunFailed || stored.FinishedAt == nil {
+		t.Errorf("stored run = %+v (%v): a failed import must not stay running", stored, err)
+	}
+}
+
+func TestDiscoveredAppsMatchTheCatalogue(t *testing.T) {
+	d := testutil.SQLite(t)
+	ctx := context.Background()
+	now := db.Time(testNow())
+	// A catalogued app known by its domain, as the seed records it.
+	var slackID int64
+	if _, err := d.Exec(d.Rebind("INSERT INTO categories (slug, name) VALUES ('chat', 'Chat')")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Get(&slackID, d.Rebind("INSERT INTO apps (slug, name, category, status, created_at, updated_at) VALUES ('slack', 'Slack', 'chat', 'approved', ?, ?) RETURNING id"), now, now); err != nil {
+		t.Fatal(err)
+	}
+	st := discovery.NewStore(d)
+	run, err := st.Import(ctx, audit.System, "csv", "log.csv", strings.NewReader("time,user,app,domain\n2026-05-01T10:00:00Z,a@example.com,Slack Technologies,\n2026-05-02T10:00:00Z,b@example.com,Unheard Of Tool,unheardof.io\n"))
+	if err != nil || run.New != 2 {
+		t.Fatalf("import: %+v, %v", run, err)
+	}
+	var matched, unmatched int
+	_ = d.Get(&matched, d.Rebind("SELECT COUNT(*) FROM discovered_apps WHERE app_id = ?"), slackID)
+	_ = d.Get(&unmatched, "SELECT COUNT(*) FROM discovered_apps WHERE app_id IS NULL")
+	if matched != 1 || unmatched != 1 {
+		t.Errorf("matched %d to Slack and left %d unmatched, want 1 and 1", matched, unmatched)
+	}
+}
+
+func testNow() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
