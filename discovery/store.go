@@ -173,7 +173,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 		apps := map[string]*span{}
 		for _, e := range events {
 			at := db.Time(e.OccurredAt)
-			res, err := tx.ExecContext(ctx, insert, string(e.Source), e.SourceEventID, at, e.UserKey(), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
+			res, err := tx.ExecContext(ctx, insert, string(e.Source), e.SourceEventID, at, strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
 			if err != nil {
 				return fmt.Errorf("store event %s: %w", e.SourceEventID, err)
 			}

@@ -155,3 +155,73 @@ func TestDiscoveredAppsMatchTheCatalogue(t *testing.T) {
 }
 
 func testNow() time.Time { return time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) }
+
+func TestUsageAggregatesTriageAndLinking(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
+			ctx := context.Background()
+			st := discovery.NewStore(d)
+			st.Now = testNow
+			now := testNow()
+			at := func(days int) string { return now.AddDate(0, 0, -days).Format(time.RFC3339) }
+			csv := "time,user,app,domain,outcome\n" +
+				at(1) + ",a@example.com,Miro,miro.com,success\n" +
+				at(2) + ",A@example.com,Miro,miro.com,success\n" + // the same person
+				at(3) + ",b@example.com,Miro,miro.com,failure\n" + // a failure is not usage
+				at(20) + ",c@example.com,Miro,miro.com,success\n" +
+				at(60) + ",d@example.com,Miro,miro.com,success\n" +
+				at(200) + ",e@example.com,Miro,miro.com,success\n"
+			if _, err := st.Import(ctx, audit.System, "csv", "miro.csv", strings.NewReader(csv)); err != nil {
+				t.Fatal(err)
+			}
+			apps, err := st.Apps(ctx, discovery.AppFilter{ShadowOnly: true})
+			if err != nil || len(apps) != 1 {
+				t.Fatalf("apps = %+v, %v", apps, err)
+			}
+			a := apps[0]
+			if a.Users7 != 1 || a.Users30 != 2 || a.Users90 != 3 || a.UsersAll != 4 || a.Events7 != 2 || a.EventsAll != 5 || a.Failures != 1 {
+				t.Errorf("usage = %+v", a)
+			}
+			if days, err := st.Daily(ctx, a.Key, 30); err != nil || len(days) != 4 {
+				t.Errorf("daily = %+v, %v", days, err)
+			}
+			users, err := st.Users(ctx, a.Key)
+			if err != nil || len(users) != 6-1 || users[0].User != "a@example.com" || users[0].Events != 2 {
+				t.Errorf("users = %+v, %v", users, err)
+			}
+			mine, _ := st.MyUnapprovedApps(ctx, "A@example.com")
+			if len(mine) != 1 || mine[0].Name != "Miro" {
+				t.Errorf("my unapproved apps = %+v", mine)
+			}
+			if err := st.Triage(ctx, audit.System, a.Key, "maybe", ""); err == nil {
+				t.Error("unknown triage state accepted")
+			}
+			if err := st.Triage(ctx, audit.System, a.Key, discovery.TriageTolerated, "Design team only."); err != nil {
+				t.Fatal(err)
+			}
+			// Linking to an approved catalogue app sanctions it and teaches the next import.
+			now2 := db.Time(now)
+			if _, err := d.Exec(d.Rebind("INSERT INTO categories (slug, name) VALUES ('diagramming', 'Diagramming')")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Exec(d.Rebind("INSERT INTO apps (slug, name, category, status, created_at, updated_at) VALUES ('miro-board', 'Miro Board', 'diagramming', 'approved', ?, ?)"), now2, now2); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Link(ctx, audit.System, a.Key, "miro-board"); err != nil {
+				t.Fatal(err)
+			}
+			if shadow, _ := st.Apps(ctx, discovery.AppFilter{ShadowOnly: true}); len(shadow) != 0 {
+				t.Errorf("a linked, approved app is still shadow IT: %+v", shadow)
+			}
+			var ids int
+			_ = d.Get(&ids, "SELECT COUNT(*) FROM app_identifiers WHERE kind = 'domain' AND value = 'miro.com'")
+			if ids != 1 {
+				t.Errorf("link recorded %d identifiers for miro.com", ids)
+			}
+			if mine, _ := st.MyUnapprovedApps(ctx, "a@example.com"); len(mine) != 0 {
+				t.Errorf("an approved app is listed as unapproved: %+v", mine)
+			}
+		})
+	}
+}

@@ -204,3 +204,37 @@ func (d *DB) MigrationStatus(ctx context.Context, w io.Writer) error {
 	}
 	return nil
 }
+
+// Timestamp scans a time from either dialect, including from SQLite aggregates (MIN, MAX),
+// which come back as text because an expression has no declared column type.
+type Timestamp struct{ time.Time }
+
+// timeLayouts are the text forms SQLite stores times in (see Open's _time_format).
+var timeLayouts = []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05"}
+
+// Scan implements sql.Scanner.
+func (t *Timestamp) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		t.Time = time.Time{}
+		return nil
+	case time.Time:
+		t.Time = x
+		return nil
+	case string:
+		return t.parse(x)
+	case []byte:
+		return t.parse(string(x))
+	}
+	return fmt.Errorf("cannot scan %T into a timestamp", v)
+}
+
+func (t *Timestamp) parse(s string) error {
+	for _, l := range timeLayouts {
+		if p, err := time.Parse(l, s); err == nil {
+			t.Time = p.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot read %q as a timestamp", s)
+}
