@@ -27,7 +27,8 @@ const (
 var TriageStates = []string{TriageNew, TriageReviewing, TriageSanctioned, TriageTolerated, TriageBlocked, TriageIgnored}
 
 // DiscoveredApp is an app seen in the logs, with its usage. Successful sign-ins and grants
-// count as usage; failures are counted beside them, never as usage.
+// count as usage, and so do records whose log does not say (a proxy log records only what
+// happened); failures are counted beside them, never as usage.
 type DiscoveredApp struct {
 	Key       string       `db:"app_key" json:"key"`
 	Name      string       `db:"display_name" json:"name"`
@@ -65,14 +66,14 @@ type AppFilter struct {
 
 // usage counts successful use (sign-ins and grants, not revokes) per window, and failures.
 const usageColumns = `
-	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users7,
-	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users30,
-	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users90,
-	COUNT(DISTINCT CASE WHEN e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users_all,
-	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN 1 END) AS events7,
-	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN 1 END) AS events30,
-	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN 1 END) AS events90,
-	COUNT(CASE WHEN e.outcome = 'success' AND e.kind <> 'oauth_revoke' THEN 1 END) AS events_all,
+	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users7,
+	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users30,
+	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users90,
+	COUNT(DISTINCT CASE WHEN e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users_all,
+	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events7,
+	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events30,
+	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events90,
+	COUNT(CASE WHEN e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events_all,
 	COUNT(CASE WHEN e.outcome = 'failure' THEN 1 END) AS failures`
 
 func (s *Store) windows() []any {
@@ -139,7 +140,7 @@ type UserUsage struct {
 // Users lists who used an app, most active first.
 func (s *Store) Users(ctx context.Context, key string) ([]UserUsage, error) {
 	var out []UserUsage
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT user_key, COUNT(CASE WHEN outcome = 'success' THEN 1 END) AS events,
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT user_key, COUNT(CASE WHEN outcome IN ('success', 'unknown') THEN 1 END) AS events,
 		COUNT(CASE WHEN outcome = 'failure' THEN 1 END) AS failures, MAX(occurred_at) AS last_seen
 		FROM usage_events WHERE app_key = ? GROUP BY user_key ORDER BY events DESC, user_key LIMIT 500`), key)
 	if err != nil {
@@ -163,7 +164,7 @@ func (s *Store) Daily(ctx context.Context, key string, days int) ([]DailyCount, 
 	}
 	var out []DailyCount
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+day+` AS day,
-		COUNT(DISTINCT CASE WHEN outcome = 'success' AND kind <> 'oauth_revoke' THEN user_key END) AS users,
+		COUNT(DISTINCT CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN user_key END) AS users,
 		COUNT(CASE WHEN outcome = 'failure' THEN 1 END) AS failures
 		FROM usage_events WHERE app_key = ? AND occurred_at >= ? GROUP BY `+day+` ORDER BY day`), key, s.now().AddDate(0, 0, -days))
 	if err != nil {
@@ -258,11 +259,27 @@ func (s *Store) MyUnapprovedApps(ctx context.Context, user string) ([]Discovered
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, '' AS note,
 		MIN(e.occurred_at) AS first_seen, MAX(e.occurred_at) AS last_seen
 		FROM usage_events e JOIN discovered_apps d ON d.app_key = e.app_key LEFT JOIN apps a ON a.id = d.app_id
-		WHERE e.user_key = ? AND e.outcome = 'success' AND (a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))
+		WHERE e.user_key = ? AND e.outcome IN ('success', 'unknown') AND (a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))
 		AND d.triage <> 'ignored'
 		GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage ORDER BY MAX(e.occurred_at) DESC LIMIT 20`), strings.ToLower(user))
 	if err != nil {
 		return nil, fmt.Errorf("apps used by %s: %w", user, err)
 	}
 	return out, nil
+}
+
+// CatalogueSlug is the linked catalogue app's slug, or "".
+func (a DiscoveredApp) CatalogueSlug() string {
+	if a.Slug == nil {
+		return ""
+	}
+	return *a.Slug
+}
+
+// CatalogueStatus is the linked catalogue app's status, or "".
+func (a DiscoveredApp) CatalogueStatus() string {
+	if a.Status == nil {
+		return ""
+	}
+	return *a.Status
 }

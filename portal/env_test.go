@@ -21,6 +21,7 @@ import (
 	"github.com/pavedhq/paved/auth/oidctest"
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/bleveindex"
+	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
@@ -160,6 +161,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	if o.catalog {
 		env.catalog, env.jobs = newCatalog(t, d, o.seed)
 		deps.Catalog = env.catalog
+		deps.Discovery = discovery.NewStore(d)
 		deps.IndexLag = func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, env.jobs) }
 		deps.Checks = []Check{{Name: "search", Check: env.catalog.Index().Ping}}
 	}

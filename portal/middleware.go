@@ -130,8 +130,12 @@ func (s *Server) securityHeaders() gin.HandlerFunc {
 
 // bodyLimit refuses bodies over limit: at once when Content-Length says so, and otherwise when
 // a handler reads past it (http.MaxBytesReader), which handlers report as 413.
-func (s *Server) bodyLimit(limit int64) gin.HandlerFunc {
+func (s *Server) bodyLimit(general, upload int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		limit := general
+		if uploadPaths[c.Request.URL.Path] && upload > general {
+			limit = upload
+		}
 		if c.Request.ContentLength > limit {
 			s.fail(c, errs.E(errs.TooLarge, "The request is larger than the %d bytes this server accepts.", limit))
 			c.Abort()

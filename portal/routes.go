@@ -69,6 +69,9 @@ func (s *Server) routeTable() []route {
 			{"POST", "/admin/risk-weights", admin, s.saveWeights},
 		}...)
 		routes = append(routes, s.requestRoutes()...)
+		if s.discovery != nil {
+			routes = append(routes, s.discoveryRoutes()...)
+		}
 	}
 	routes = append(routes, s.apiAppRoutes()...)
 	return routes

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/web"
@@ -40,6 +41,8 @@ type Deps struct {
 	Roles auth.RoleMapping
 	// IndexLag counts changes not yet in the search index, for /readyz.
 	IndexLag func(ctx context.Context) (int, error)
+	// Discovery is the imported usage (nil in tests that need none).
+	Discovery *discovery.Store
 	// Catalog is the app catalogue (nil in tests that need none).
 	Catalog *catalog.Service
 }
@@ -58,6 +61,7 @@ type Server struct {
 	rp              *auth.RP
 	roles           auth.RoleMapping
 	catalog         *catalog.Service
+	discovery       *discovery.Store
 	nav             []navEntry
 	engine          *gin.Engine
 	handler         http.Handler
@@ -67,16 +71,17 @@ type Server struct {
 func New(d Deps) (*Server, error) {
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{
-		cfg:      d.Config,
-		log:      d.Logger,
-		db:       d.DB,
-		views:    d.Views,
-		metrics:  newMetrics(),
-		auth:     d.Auth,
-		rp:       d.RP,
-		roles:    d.Roles,
-		catalog:  d.Catalog,
-		indexLag: d.IndexLag,
+		cfg:       d.Config,
+		log:       d.Logger,
+		db:        d.DB,
+		views:     d.Views,
+		metrics:   newMetrics(),
+		auth:      d.Auth,
+		rp:        d.RP,
+		roles:     d.Roles,
+		catalog:   d.Catalog,
+		discovery: d.Discovery,
+		indexLag:  d.IndexLag,
 	}
 	if d.RP != nil {
 		s.formActionExtra = d.RP.ProviderOrigin()
@@ -90,7 +95,7 @@ func New(d Deps) (*Server, error) {
 	// Paved sits behind at most a known proxy; never trust client-supplied forwarding headers
 	// unless the operator configures it (a later setting).
 	_ = e.SetTrustedProxies(nil)
-	e.Use(requestID(), s.metrics.observe, accessLog(s.log), s.recovery(), s.securityHeaders(), s.bodyLimit(s.cfg.MaxBodyBytes), s.identify())
+	e.Use(requestID(), s.metrics.observe, accessLog(s.log), s.recovery(), s.securityHeaders(), s.bodyLimit(s.cfg.MaxBodyBytes, s.cfg.MaxUploadBytes), s.identify())
 	e.NoRoute(func(c *gin.Context) {
 		s.renderStatus(c, http.StatusNotFound, web.ErrorView{Status: http.StatusNotFound, Title: titles[http.StatusNotFound], Message: "There is nothing at this address. It may have moved, or the link may be mistyped.", RetryHref: ""})
 	})

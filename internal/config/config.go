@@ -19,13 +19,14 @@ import (
 
 // Config is the effective configuration of one paved process.
 type Config struct {
-	Listen       string
-	BaseURL      string
-	DatabaseURL  string
-	DataDir      string
-	LogLevel     string
-	LogFormat    string
-	MaxBodyBytes int64
+	Listen         string
+	BaseURL        string
+	DatabaseURL    string
+	DataDir        string
+	LogLevel       string
+	LogFormat      string
+	MaxBodyBytes   int64
+	MaxUploadBytes int64
 
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
@@ -126,6 +127,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes (uploads have their own limit)")
+	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 100<<20, "largest log file accepted by the discovery upload form, in bytes")
 	fs.IntVar(&c.DBMaxOpenConns, "db-max-open-conns", 0, "most open database connections (0: 4 for SQLite, 20 for PostgreSQL)")
 	fs.IntVar(&c.DBMaxIdleConns, "db-max-idle-conns", 0, "most idle database connections kept (0: same as open)")
 	fs.DurationVar(&c.DBConnMaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "recycle database connections after this long")

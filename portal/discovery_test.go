@@ -1,0 +1,83 @@
+package portal
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// upload posts a file to the discovery import form.
+func (b *browser) upload(u, file, format string) page {
+	b.t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	_ = w.WriteField("format", format)
+	part, _ := w.CreateFormFile("file", filepath.Base(file))
+	data, err := os.ReadFile(file)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	_, _ = part.Write(data)
+	_ = w.Close()
+	req, _ := http.NewRequest(http.MethodPost, u, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return b.do(req)
+}
+
+func TestDiscoveryUploadTriageAndEmployeeGuidance(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	sec := env.browser()
+	sec.signInDev(env.base, "/discovery", "devidp-security")
+	csv := filepath.Join(t.TempDir(), "proxy.csv")
+	rows := "time,user,app,domain\n"
+	for i, u := range []string{"employee@example.com", "a@example.com", "b@example.com"} {
+		rows += "2026-11-2" + string(rune('0'+i)) + "T10:00:00Z," + u + ",WeTransfer,wetransfer.com\n"
+		rows += "2026-11-2" + string(rune('0'+i)) + "T11:00:00Z," + u + ",Gliffy,gliffy.com\n"
+	}
+	rows += "not a time,x@example.com,Gliffy,gliffy.com\n"
+	if err := os.WriteFile(csv, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := sec.upload(env.base+"/discovery/import", csv, "auto")
+	if p.status != 200 || !strings.Contains(p.body, "proxy.csv: finished") || !strings.Contains(p.body, "Line 8") {
+		t.Fatalf("upload: %d\n%s", p.status, p.body)
+	}
+	again := sec.upload(env.base+"/discovery/import", csv, "csv")
+	if !strings.Contains(again.body, "<dt>New events</dt><dd>0</dd>") {
+		t.Errorf("re-upload added events")
+	}
+	dash := sec.get(env.base + "/discovery")
+	if !strings.Contains(dash.body, "WeTransfer") || !strings.Contains(dash.body, "Gliffy") {
+		t.Fatalf("dashboard lacks the apps: %d", dash.status)
+	}
+	// WeTransfer matched the catalogue by its domain; Gliffy is new: add it as under review.
+	if !strings.Contains(dash.body, `href="/apps/wetransfer"`) {
+		t.Error("WeTransfer was not matched to the catalogue")
+	}
+	p = sec.post(env.base+"/discovery/add", url.Values{"key": {"domain:gliffy.com"}, "category": {"diagramming"}})
+	if p.status != 200 || !strings.Contains(p.body, "is in the catalogue, under review") {
+		t.Errorf("add to catalogue: %d", p.status)
+	}
+	if a, err := env.catalog.App(t.Context(), "gliffy"); err != nil || a.Status != "under_review" {
+		t.Errorf("gliffy in the catalogue: %+v, %v", a, err)
+	}
+	p = sec.post(env.base+"/discovery/triage", url.Values{"key": {"domain:wetransfer.com"}, "triage": {"blocked"}, "note": {"Use Google Drive."}})
+	if p.status != 200 || !strings.Contains(p.body, "Triage saved") || !strings.Contains(p.body, "employee@example.com") {
+		t.Errorf("triage and the per-user list: %d", p.status)
+	}
+	// Employees never see the dashboard or per-user usage; they see their own guidance.
+	emp := env.browser()
+	emp.signInDev(env.base, "/auth/login?next=/", "devidp-employee")
+	if p := emp.get(env.base + "/discovery/app?key=domain:wetransfer.com"); p.status != http.StatusForbidden {
+		t.Errorf("employee on per-user usage: %d", p.status)
+	}
+	home := emp.get(env.base + "/")
+	if !strings.Contains(home.body, "Apps you use that are not approved") || !strings.Contains(home.body, `href="/apps/google-drive"`) {
+		t.Errorf("employee home lacks guidance:\n%s", home.body)
+	}
+}
