@@ -716,13 +716,35 @@ func (s *Service) listRequests(ctx context.Context, where string, args ...any) (
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
 	for i := range out {
-		f, err := s.FundingOf(ctx, out[i].ID)
-		if err != nil {
+		if out[i].Demand, err = s.Demand(ctx, out[i].Request, out[i].Supporters); err != nil {
 			return nil, err
 		}
-		out[i].Demand = DemandScore(out[i].Supporters, f.Percent, 0)
 	}
 	return out, nil
+}
+
+// UsageCounter counts the people already signing in to an app (from discovery), for demand.
+type UsageCounter interface {
+	ActiveUsers(ctx context.Context, appID *int64, name string) (int, error)
+}
+
+// SetUsageCounter lets demand count the people discovery sees using the app already.
+func (s *Service) SetUsageCounter(u UsageCounter) { s.usage = u }
+
+// Demand is a request's demand score: its supporters, the share of its estimate pledged, and
+// the people already signing in to the app.
+func (s *Service) Demand(ctx context.Context, r Request, supporters int) (int, error) {
+	f, err := s.FundingOf(ctx, r.ID)
+	if err != nil {
+		return 0, err
+	}
+	active := 0
+	if s.usage != nil {
+		if active, err = s.usage.ActiveUsers(ctx, r.AppID, r.AppName); err != nil {
+			return 0, err
+		}
+	}
+	return DemandScore(supporters, f.Percent, active), nil
 }
 
 // VoteRow is one member's vote, for committee and security.

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
@@ -413,5 +415,38 @@ func TestPilotComesBackToTheCommittee(t *testing.T) {
 				t.Errorf("old votes kept: %v", votes)
 			}
 		})
+	}
+}
+
+// TestDemandCountsPeopleAlreadyUsingTheApp: people discovery sees signing in to the app raise
+// a proposal's demand.
+func TestDemandCountsPeopleAlreadyUsingTheApp(t *testing.T) {
+	svc, _, d := newCatalog(t, testutil.Backends()[0])
+	ctx := context.Background()
+	emma := member(t, d, "emma@example.com")
+	r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := svc.Demand(ctx, r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := discovery.NewStore(d)
+	svc.SetUsageCounter(st)
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339)
+	log := "time,user,app\n"
+	for _, u := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		log += day + "," + u + "@example.com,Gliffy\n"
+	}
+	if _, err := st.Import(ctx, audit.System, "csv", "proxy.csv", strings.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	after, err := svc.Demand(ctx, r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := catalog.DemandScore(0, 0, 7); after != want || after <= before {
+		t.Errorf("demand %d → %d, want %d with seven people signing in", before, after, want)
 	}
 }

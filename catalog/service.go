@@ -25,6 +25,7 @@ type Service struct {
 	outbox   Outbox
 	index    Index
 	notifier Notifier
+	usage    UsageCounter
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

@@ -283,3 +283,16 @@ func (a DiscoveredApp) CatalogueStatus() string {
 	}
 	return *a.Status
 }
+
+// ActiveUsers counts the people who used an app in the last 90 days, for the demand of a
+// request: the discovered apps linked to appID, or known by the app's normalised name.
+func (s *Store) ActiveUsers(ctx context.Context, appID *int64, name string) (int, error) {
+	var n int
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT e.user_key) FROM usage_events e JOIN discovered_apps d ON d.app_key = e.app_key
+		WHERE (d.app_id = ? OR d.app_key = ?) AND e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke'`),
+		appID, KeyName+NormalizeAppName(name), s.now().AddDate(0, 0, -90))
+	if err != nil {
+		return 0, fmt.Errorf("active users of %s: %w", name, err)
+	}
+	return n, nil
+}

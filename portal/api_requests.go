@@ -287,8 +287,12 @@ func (s *Server) requestDetail(c *gin.Context, id int64) (apiRequestDetail, erro
 	if err != nil {
 		return apiRequestDetail{}, err
 	}
+	demand, err := s.catalog.Demand(ctx, r, f.Supporters)
+	if err != nil {
+		return apiRequestDetail{}, err
+	}
 	out.Funding = apiFunding{Supporters: f.Supporters, PledgeCount: len(f.Pledges), Totals: make([]apiCurrencyTotal, 0, len(f.Totals)),
-		Percent: f.Percent, Comparable: f.Comparable, Demand: catalog.DemandScore(f.Supporters, f.Percent, 0)}
+		Percent: f.Percent, Comparable: f.Comparable, Demand: demand}
 	for _, t := range f.Totals {
 		out.Funding.Totals = append(out.Funding.Totals, apiCurrencyTotal{Yearly: apiMoneyOf(t.Yearly), Pledges: t.Pledges, Seats: t.Seats})
 	}

@@ -195,7 +195,10 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 		s.fail(c, err)
 		return
 	}
-	v.Demand = catalog.DemandScore(v.Funding.Supporters, v.Funding.Percent, 0)
+	if v.Demand, err = s.catalog.Demand(ctx, r, v.Funding.Supporters); err != nil {
+		s.fail(c, err)
+		return
+	}
 	v.Tally, v.Tallied = r.Tally()
 	v.Review, v.Reviewed = r.Review()
 	votes, err := s.catalog.VoteRows(ctx, id)

@@ -13,6 +13,7 @@ import (
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/bleveindex"
 	"github.com/pavedhq/paved/catalog/meiliindex"
+	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
@@ -43,10 +44,11 @@ func openIndex(ctx context.Context, cfg *config.Config) (catalog.Index, error) {
 // domain is the database, the job runner, the search index and the catalogue, wired together
 // for commands that change the catalogue.
 type domain struct {
-	db      *db.DB
-	jobs    *jobs.Jobs
-	index   catalog.Index
-	catalog *catalog.Service
+	db        *db.DB
+	jobs      *jobs.Jobs
+	index     catalog.Index
+	catalog   *catalog.Service
+	discovery *discovery.Store
 }
 
 // openDomain opens and migrates everything a catalogue command needs.
@@ -90,6 +92,8 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	n := notify.New(notify.FromConfig(cfg))
 	n.Register(dm.jobs)
 	dm.catalog.SetNotifier(requestNotifier{n: n, j: dm.jobs})
+	dm.discovery = discovery.NewStore(d)
+	dm.catalog.SetUsageCounter(dm.discovery)
 	return dm, nil
 }
 

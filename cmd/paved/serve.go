@@ -14,7 +14,6 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
-	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/portal"
 	"github.com/pavedhq/paved/web"
@@ -64,7 +63,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
 		Checks:   []portal.Check{{Name: "search", Check: dm.index.Ping}},
 		IndexLag: func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, dm.jobs) },
-		Auth:     authSvc, RP: rp, Catalog: dm.catalog, Discovery: discovery.NewStore(dm.db),
+		Auth:     authSvc, RP: rp, Catalog: dm.catalog, Discovery: dm.discovery,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),
 			Security:  auth.SplitGroups(cfg.RoleSecurityGroups),
