@@ -225,3 +225,22 @@ func TestUsageAggregatesTriageAndLinking(t *testing.T) {
 		})
 	}
 }
+
+func TestRetentionPrunesEventsAndKeepsApps(t *testing.T) {
+	d := testutil.SQLite(t)
+	st := discovery.NewStore(d)
+	st.Now = testNow
+	now := testNow()
+	log := "time,user,app\n" + now.AddDate(0, 0, -200).Format(time.RFC3339) + ",a@example.com,Miro\n" + now.AddDate(0, 0, -10).Format(time.RFC3339) + ",b@example.com,Miro\n"
+	if _, err := st.Import(context.Background(), audit.System, "csv", "x.csv", strings.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.PruneEvents(context.Background(), 180*24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("pruned %d (%v), want 1", n, err)
+	}
+	a, err := st.App(context.Background(), "name:miro")
+	if err != nil || !a.FirstSeen.Equal(now.AddDate(0, 0, -200)) || a.EventsAll != 1 {
+		t.Errorf("after pruning: %+v, %v", a, err)
+	}
+}

@@ -17,7 +17,7 @@ import (
 )
 
 // uploadPaths accept bodies up to the upload limit instead of the general one.
-var uploadPaths = map[string]bool{"/discovery/import": true}
+var uploadPaths = map[string]bool{"/discovery/import": true, "/api/v1/discovery/imports": true}
 
 // discoveryView is the shadow-IT dashboard.
 type discoveryView struct {

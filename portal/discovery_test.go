@@ -2,6 +2,8 @@ package portal
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -9,6 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/internal/audit"
 )
 
 // upload posts a file to the discovery import form.
@@ -79,5 +85,61 @@ func TestDiscoveryUploadTriageAndEmployeeGuidance(t *testing.T) {
 	home := emp.get(env.base + "/")
 	if !strings.Contains(home.body, "Apps you use that are not approved") || !strings.Contains(home.body, `href="/apps/google-drive"`) {
 		t.Errorf("employee home lacks guidance:\n%s", home.body)
+	}
+}
+
+func TestDiscoveryAPI(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	ctx := t.Context()
+	_, writer, err := env.auth.CreateToken(ctx, audit.System, auth.NewToken{Name: "okta-sync", Scopes: []string{"discovery:write"}, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reader, err := env.auth.CreateToken(ctx, audit.System, auth.NewToken{Name: "bi", Scopes: []string{"discovery:read"}, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path, token string, body []byte) (int, string) {
+		req, _ := http.NewRequest(method, env.base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	fixture, err := os.ReadFile(filepath.Join("..", "discovery", "testdata", "okta", "logs_array.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := call("POST", "/api/v1/discovery/imports?name=okta.json", writer, fixture)
+	if code != http.StatusCreated || !strings.Contains(body, `"status":"finished"`) || !strings.Contains(body, `"new":136`) {
+		t.Fatalf("import: %d %s", code, body)
+	}
+	if code, _ := call("POST", "/api/v1/discovery/imports", reader, fixture); code != http.StatusForbidden {
+		t.Errorf("a read token imported: %d", code)
+	}
+	if code, body := call("POST", "/api/v1/discovery/imports?format=okta", writer, []byte("\x00\x01binary")); code != http.StatusUnprocessableEntity && code != http.StatusBadRequest {
+		t.Errorf("binary body: %d %s", code, body)
+	}
+	code, body = call("GET", "/api/v1/discovery/apps", reader, nil)
+	if code != 200 || !strings.Contains(body, `"counts_hidden":true`) {
+		t.Errorf("list with a token: %d %s", code, body[:min(300, len(body))])
+	}
+	var list struct {
+		Apps []struct {
+			UsersAll int  `json:"users_all"`
+			Hidden   bool `json:"counts_hidden"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); err != nil || len(list.Apps) == 0 {
+		t.Fatalf("decode: %v", err)
+	}
+	for _, a := range list.Apps {
+		if !a.Hidden && a.UsersAll < 3 {
+			t.Errorf("an app used by %d people shows its counts", a.UsersAll)
+		}
 	}
 }

@@ -71,6 +71,7 @@ func (s *Server) routeTable() []route {
 		routes = append(routes, s.requestRoutes()...)
 		if s.discovery != nil {
 			routes = append(routes, s.discoveryRoutes()...)
+			routes = append(routes, s.apiDiscoveryRoutes()...)
 		}
 		routes = append(routes, s.apiRequestRoutes()...)
 	}

@@ -73,7 +73,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic()}}); err != nil {
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic(), discovery.PrunePeriodic()}}); err != nil {
 		dm.Close()
 		return nil, err
 	}
@@ -94,6 +94,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	dm.catalog.SetNotifier(requestNotifier{n: n, j: dm.jobs})
 	dm.discovery = discovery.NewStore(d)
 	dm.catalog.SetUsageCounter(dm.discovery)
+	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	return dm, nil
 }
 

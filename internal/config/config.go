@@ -54,6 +54,8 @@ type Config struct {
 	VoteMajority    string
 	VoteWindow      string
 	DemandThreshold int
+	PrivacyMinUsers int
+	UsageRetention  time.Duration
 
 	ShutdownTimeout time.Duration
 	NoMigrate       bool
@@ -149,6 +151,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.VoteMajority, "vote-majority", "0.5", "share of approvals among approve and reject votes that must be exceeded, such as 0.5 or 60%")
 	fs.StringVar(&c.VoteWindow, "vote-window", "7d", "how long a committee vote stays open, such as 7d or 72h")
 	fs.IntVar(&c.DemandThreshold, "demand-threshold", 0, "demand score (0–100) at which a reviewed proposal goes to the committee by itself; 0 turns it off")
+	fs.IntVar(&c.PrivacyMinUsers, "privacy-min-users", 3, "usage counts of apps used by fewer people are hidden from everyone but security")
+	fs.DurationVar(&c.UsageRetention, "usage-retention", 180*24*time.Hour, "raw usage events older than this are deleted (aggregates stay), such as 4320h for 180 days")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply database migrations at start")
 	fs.StringVar(&c.SMTPHost, "smtp-host", "", "SMTP server that sends notification e-mails; empty sends none")
@@ -269,6 +273,9 @@ func (c *Config) Validate() error {
 		add("PAVED_SESSION_IDLE_TIMEOUT and PAVED_SESSION_MAX_LIFETIME must be positive durations such as 8h")
 	} else if c.SessionIdleTimeout > c.SessionMaxLifetime {
 		add("PAVED_SESSION_IDLE_TIMEOUT (%s) must not exceed PAVED_SESSION_MAX_LIFETIME (%s)", c.SessionIdleTimeout, c.SessionMaxLifetime)
+	}
+	if c.UsageRetention < 24*time.Hour {
+		add("PAVED_USAGE_RETENTION (--usage-retention) must be at least 24h")
 	}
 	if c.ShutdownTimeout <= 0 {
 		add("PAVED_SHUTDOWN_TIMEOUT (--shutdown-timeout) must be positive, such as 20s")
