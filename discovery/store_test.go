@@ -244,3 +244,22 @@ func TestRetentionPrunesEventsAndKeepsApps(t *testing.T) {
 		t.Errorf("after pruning: %+v, %v", a, err)
 	}
 }
+
+func TestDemoLogImportsOnce(t *testing.T) {
+	d := testutil.SQLite(t)
+	st := discovery.NewStore(d)
+	if err := st.ImportDemo(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := count(t, d, "SELECT COUNT(*) FROM usage_events")
+	if n < 200 {
+		t.Fatalf("demo log stored %d events", n)
+	}
+	if err := st.ImportDemo(context.Background()); err != nil || count(t, d, "SELECT COUNT(*) FROM import_runs") != 1 {
+		t.Errorf("second demo import ran (%v)", err)
+	}
+	mine, err := st.MyUnapprovedApps(context.Background(), "employee@example.com")
+	if err != nil || len(mine) == 0 {
+		t.Errorf("the demo employee uses no unapproved app: %v", err)
+	}
+}

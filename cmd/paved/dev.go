@@ -67,18 +67,21 @@ func runDev(ctx context.Context, e env, args []string) error {
 }
 
 // seedDemo fills an empty catalogue with the curated apps and the demo company's decisions at
-// first start, so the quick start shows a living catalogue. The index follows through the
-// index-sync jobs the seed queues.
+// first start, and imports a demo sign-in log, so the quick start shows a living catalogue and
+// dashboard. The index follows through the index-sync jobs the seed queues.
 func seedDemo(ctx context.Context, dm *domain) error {
 	var n int
 	if err := dm.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM apps"); err != nil {
 		return err
 	}
-	if n > 0 {
-		return nil
+	if n == 0 {
+		if _, err := dm.catalog.Seed(ctx, audit.Actor{Name: "paved dev"}, true); err != nil {
+			return fmt.Errorf("load the demo catalogue: %w", err)
+		}
 	}
-	if _, err := dm.catalog.Seed(ctx, audit.Actor{Name: "paved dev"}, true); err != nil {
-		return fmt.Errorf("load the demo catalogue: %w", err)
+	// A month of made-up sign-ins, so the shadow-IT dashboard and "apps you use" have data.
+	if err := dm.discovery.ImportDemo(ctx); err != nil {
+		return fmt.Errorf("load the demo sign-in log: %w", err)
 	}
 	return nil
 }
