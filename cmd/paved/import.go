@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -43,7 +44,7 @@ func runImport(ctx context.Context, e env, args []string) error {
 	fmt.Fprintln(tw, "FILE\tFORMAT\tSTATUS\tREAD\tNEW\tDUPLICATE\tSKIPPED\tREJECTED")
 	failed := 0
 	for _, path := range files {
-		run, err := importOne(ctx, st, format, path)
+		run, err := importOne(ctx, st, format, path, e.stderr)
 		if err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "paved import: %v\n", err)
@@ -60,12 +61,25 @@ func runImport(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func importOne(ctx context.Context, st *discovery.Store, format, path string) (discovery.ImportRun, error) {
+func importOne(ctx context.Context, st *discovery.Store, format, path string, progress io.Writer) (discovery.ImportRun, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return discovery.ImportRun{Format: format, Status: "unreadable"}, err
 	}
 	defer f.Close()
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	pr := &progressReader{r: f}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { showProgress(progress, filepath.Base(path), size, pr, stop); close(done) }()
+	defer func() { close(stop); <-done }()
+	return importFrom(ctx, st, format, path, pr)
+}
+
+func importFrom(ctx context.Context, st *discovery.Store, format, path string, f io.Reader) (discovery.ImportRun, error) {
 	if format == "" {
 		detected, rd, err := discovery.Sniff(f)
 		if err != nil {

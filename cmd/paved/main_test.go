@@ -203,3 +203,13 @@ func TestImportCommand(t *testing.T) {
 		t.Error("an empty file imported without error")
 	}
 }
+
+func TestProgressLine(t *testing.T) {
+	got := progressLine("okta.json", 5<<20, 20<<20, 2*time.Second)
+	if got != "okta.json   25%  5.0/20.0 MB  2.5 MB/s  ETA 6s" {
+		t.Errorf("progress = %q", got)
+	}
+	if got := progressLine("pipe", 3<<20, 0, time.Second); got != "pipe  3.0 MB  3.0 MB/s" {
+		t.Errorf("unknown size: %q", got)
+	}
+}
