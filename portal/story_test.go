@@ -2,6 +2,8 @@ package portal
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,6 +141,83 @@ func TestBrowserProposalStory(t *testing.T) {
 		t.Error("an employee sees who pledged")
 	}
 	for _, c := range []*chrome{employee, supporter, sec, admin} {
+		if errs := c.consoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors: %v", errs)
+		}
+	}
+}
+
+// waitPage clicks a button and waits for the next page to show selector.
+func (c *chrome) waitPage(t *testing.T, button, selector string) {
+	t.Helper()
+	if _, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`(() => { window.pavedOldPage = true; return true })()`)); err != nil {
+		t.Fatal(err)
+	}
+	c.do(t, chromedp.Click(chromedp.CSS(button)))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := chromedp.Run(c.ctx, chromedp.Evaluate[bool](`!window.pavedOldPage && document.readyState === "complete" && !!document.querySelector(`+strconv.Quote(selector)+`)`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after clicking %s, %s did not appear (last error: %v)", button, selector, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBrowserDiscoveryStory: security uploads a log, sees the dashboard fill, links an app and
+// adds another to the catalogue as under review; an employee who appears in the log sees the
+// unapproved apps they use, with alternatives.
+func TestBrowserDiscoveryStory(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	dir := t.TempDir()
+	log := filepath.Join(dir, "proxy-log.csv")
+	rows := "time,user,app,domain\n"
+	day := time.Now().UTC().AddDate(0, 0, -2).Format(time.RFC3339)
+	for _, u := range []string{"employee@example.com", "p1@example.com", "p2@example.com", "p3@example.com"} {
+		rows += day + "," + u + ",WeTransfer,wetransfer.com\n" + day + "," + u + ",Gliffy,gliffy.com\n" + day + "," + u + ",Excalidraw Plus,excalidraw-plus.example\n"
+	}
+	if err := os.WriteFile(log, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sec := signedIn(t, env, "devidp-security")
+	sec.do(t, chromedp.Navigate(env.base+"/discovery/import"), chromedp.WaitVisible(chromedp.CSS("#i-file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#i-file"), []string{log}))
+	sec.waitPage(t, `form[action="/discovery/import"] button`, "[role=status]")
+	sec.screenshot(t, "discovery-1-imported")
+	if txt := sec.text(t, "[role=status]"); !strings.Contains(txt, "finished") || !strings.Contains(txt, "12") {
+		t.Errorf("import result = %q", txt)
+	}
+	sec.do(t, chromedp.Navigate(env.base+"/discovery"), chromedp.WaitVisible(chromedp.CSS("table")))
+	sec.screenshot(t, "discovery-2-dashboard")
+	dash := sec.text(t, "table")
+	for _, app := range []string{"WeTransfer", "Gliffy", "Excalidraw Plus"} {
+		if !strings.Contains(dash, app) {
+			t.Errorf("dashboard lacks %s", app)
+		}
+	}
+	// Link "Excalidraw Plus" to the catalogue's Excalidraw; add Gliffy as under review.
+	sec.do(t, chromedp.Navigate(env.base+"/discovery/app?key=domain:excalidraw-plus.example"), chromedp.WaitVisible(chromedp.CSS("#l-slug")))
+	sec.set(t, "l-slug", "excalidraw")
+	sec.waitPage(t, `form[action="/discovery/link"] button`, ".flash")
+	sec.do(t, chromedp.Navigate(env.base+"/discovery/app?key=domain:gliffy.com"), chromedp.WaitVisible(chromedp.CSS("#a-cat")))
+	sec.set(t, "a-cat", "diagramming")
+	sec.waitPage(t, `form[action="/discovery/add"] button`, ".flash")
+	sec.screenshot(t, "discovery-3-added")
+	if a, err := env.catalog.App(t.Context(), "gliffy"); err != nil || a.Status != "under_review" {
+		t.Errorf("Gliffy in the catalogue: %+v, %v", a, err)
+	}
+
+	emp := signedIn(t, env, "devidp-employee")
+	emp.do(t, chromedp.Navigate(env.base+"/"), chromedp.WaitVisible(chromedp.CSS("#you-use-title")))
+	emp.screenshot(t, "discovery-4-employee-home")
+	yours := emp.text(t, ".apps-you-use")
+	if !strings.Contains(yours, "WeTransfer") || !strings.Contains(yours, "Google Drive") {
+		t.Errorf("apps you use = %q", yours)
+	}
+	for _, c := range []*chrome{sec, emp} {
 		if errs := c.consoleErrors(); len(errs) > 0 {
 			t.Errorf("console errors: %v", errs)
 		}
