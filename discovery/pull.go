@@ -19,6 +19,7 @@ import (
 
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
 	"github.com/pavedhq/paved/internal/jobs"
 )
 
@@ -93,14 +94,14 @@ func checkBaseURL(raw string) error {
 // DefaultLookback).
 func (s *Store) CreateSource(ctx context.Context, actor audit.Actor, src Source) (Source, error) {
 	if err := validateSource(&src); err != nil {
-		return Source{}, err
+		return Source{}, &errs.Error{Code: errs.Invalid, Message: err.Error(), Fields: map[string]string{"source": err.Error()}, Err: err}
 	}
 	src.Enabled, src.CreatedAt, src.LastRunAt, src.LastError = true, s.now(), nil, ""
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &src.ID, tx.Rebind(`INSERT INTO discovery_sources (kind, name, base_url, secret, cursor, enabled, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), src.Kind, src.Name, src.BaseURL, src.Secret, src.Cursor, true, src.CreatedAt); err != nil {
 			if db.IsUniqueViolation(err) {
-				return ErrSourceExists
+				return &errs.Error{Code: errs.Conflict, Message: ErrSourceExists.Error(), Fields: map[string]string{"name": "Another source has this name."}, Err: ErrSourceExists}
 			}
 			return fmt.Errorf("create source: %w", err)
 		}

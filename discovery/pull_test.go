@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -509,7 +510,7 @@ func TestSourcesKeepSecretsAndValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.st.CreateSource(ctx, audit.System, discovery.Source{Kind: "entra", Name: "corp", BaseURL: "https://graph.microsoft.com", Secret: "x"}); err != discovery.ErrSourceExists {
+	if _, err := env.st.CreateSource(ctx, audit.System, discovery.Source{Kind: "entra", Name: "corp", BaseURL: "https://graph.microsoft.com", Secret: "x"}); !errors.Is(err, discovery.ErrSourceExists) {
 		t.Errorf("duplicate name: %v", err)
 	}
 	list, err := env.st.Sources(ctx)

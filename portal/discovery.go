@@ -247,5 +247,8 @@ func (s *Server) discoveryRoutes() []route {
 		{"POST", "/discovery/add", security, act(s.addToCatalogue)},
 		{"GET", "/discovery/import", security, s.importPage},
 		{"POST", "/discovery/import", security, s.importUpload},
+		{"GET", "/admin/sources", admin, s.sourcesPage},
+		{"POST", "/admin/sources", admin, s.createSource},
+		{"POST", "/admin/sources/:id/enabled", admin, s.toggleSource},
 	}
 }

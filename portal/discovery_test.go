@@ -143,3 +143,22 @@ func TestDiscoveryAPI(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminManagesSources(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	br := env.browser()
+	br.signInDev(env.base, "/admin/sources", "devidp-admin")
+	p := br.post(env.base+"/admin/sources", url.Values{"kind": {"okta"}, "name": {"corp okta"}, "base_url": {"https://corp.okta.com"}, "secret": {"s3cret-token"}})
+	if p.status != 200 || !strings.Contains(p.body, "corp okta") || strings.Contains(p.body, "s3cret-token") {
+		t.Fatalf("create: %d (the token must never be shown)", p.status)
+	}
+	if p := br.post(env.base+"/admin/sources", url.Values{"kind": {"okta"}, "name": {"corp okta"}, "base_url": {"https://corp.okta.com"}, "secret": {"x"}}); p.status != http.StatusConflict {
+		t.Errorf("duplicate name: %d", p.status)
+	}
+	if p := br.post(env.base+"/admin/sources", url.Values{"kind": {"okta"}, "name": {"plain"}, "base_url": {"http://corp.okta.com"}, "secret": {"x"}}); p.status != http.StatusBadRequest {
+		t.Errorf("plain http to a remote host: %d", p.status)
+	}
+	if p := br.post(env.base+"/admin/sources/1/enabled", url.Values{"enabled": {"false"}}); !strings.Contains(p.body, "Source paused") {
+		t.Errorf("pause: %d", p.status)
+	}
+}

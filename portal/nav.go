@@ -26,6 +26,7 @@ var navCatalogue = []navEntry{
 	{"Discovery", "/discovery", auth.RoleSecurity},
 	{"Audit log", "/admin/audit", auth.RoleAdmin},
 	{"Categories", "/admin/categories", auth.RoleAdmin},
+	{"Log sources", "/admin/sources", auth.RoleAdmin},
 	{"Risk weights", "/admin/risk-weights", auth.RoleAdmin},
 	{"API tokens", "/admin/tokens", auth.RoleAdmin},
 	{"Account", "/account", auth.RoleEmployee},

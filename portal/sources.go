@@ -1,0 +1,61 @@
+package portal
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/internal/errs"
+)
+
+// sourcesView is the admin page of API pull sources. Tokens are written, never shown.
+type sourcesView struct {
+	Sources []discovery.Source
+	Form    discovery.Source
+	Errors  map[string]string
+}
+
+func (s *Server) sourcesPage(c *gin.Context) {
+	s.renderSources(c, http.StatusOK, discovery.Source{Kind: "okta"}, nil)
+}
+
+func (s *Server) renderSources(c *gin.Context, status int, form discovery.Source, fieldErrs map[string]string) {
+	list, err := s.discovery.Sources(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	form.Secret = ""
+	s.render(c, status, "sources", "Log sources", sourcesView{Sources: list, Form: form, Errors: fieldErrs})
+}
+
+func (s *Server) createSource(c *gin.Context) {
+	form := discovery.Source{Kind: c.PostForm("kind"), Name: c.PostForm("name"), BaseURL: c.PostForm("base_url"), Secret: c.PostForm("secret")}
+	if _, err := s.discovery.CreateSource(c.Request.Context(), actorOf(c), form); err != nil {
+		if fields, ok := formErrors(err); ok {
+			s.renderSources(c, statusOfErr(err), form, fields)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	s.flash(c, "success", "Source added. It is pulled every 15 minutes.")
+	c.Redirect(http.StatusSeeOther, "/admin/sources")
+}
+
+func (s *Server) toggleSource(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.fail(c, errs.E(errs.NotFound, "No such source."))
+		return
+	}
+	enabled := c.PostForm("enabled") == "true"
+	if err := s.discovery.SetSourceEnabled(c.Request.Context(), actorOf(c), id, enabled); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.flash(c, "success", map[bool]string{true: "Source enabled.", false: "Source paused."}[enabled])
+	c.Redirect(http.StatusSeeOther, "/admin/sources")
+}
