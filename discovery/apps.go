@@ -38,6 +38,7 @@ type DiscoveredApp struct {
 	Status    *string      `db:"status" json:"catalogue_status,omitempty"`
 	Triage    string       `db:"triage" json:"triage"`
 	Note      string       `db:"note" json:"note,omitempty"`
+	Assignee  string       `db:"assignee" json:"assignee,omitempty"`
 	FirstSeen db.Timestamp `db:"first_seen" json:"first_seen"`
 	LastSeen  db.Timestamp `db:"last_seen" json:"last_seen"`
 	Users7    int          `db:"users7" json:"users_7d"`
@@ -59,6 +60,7 @@ func (a DiscoveredApp) Shadow() bool {
 // AppFilter narrows the discovered apps.
 type AppFilter struct {
 	Triage     string
+	Source     string // only apps seen in this source's events (okta, entra, google, csv)
 	ShadowOnly bool
 	NewSince   time.Time
 	Limit      int
@@ -89,13 +91,16 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 	if f.Triage != "" {
 		where, args = append(where, "d.triage = ?"), append(args, f.Triage)
 	}
+	if f.Source != "" {
+		where, args = append(where, "EXISTS (SELECT 1 FROM usage_events x WHERE x.app_key = d.app_key AND x.source = ?)"), append(args, f.Source)
+	}
 	if f.ShadowOnly {
 		where = append(where, "(a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))")
 	}
 	if !f.NewSince.IsZero() {
 		where, args = append(where, "d.first_seen >= ?"), append(args, db.Time(f.NewSince))
 	}
-	q := `SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.first_seen, d.last_seen,` + usageColumns + `
+	q := `SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,` + usageColumns + `
 		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id LEFT JOIN usage_events e ON e.app_key = d.app_key`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -104,7 +109,7 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}
-	q += fmt.Sprintf(` GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.first_seen, d.last_seen
+	q += fmt.Sprintf(` GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen
 		ORDER BY users30 DESC, events30 DESC, d.display_name LIMIT %d`, limit)
 	var out []DiscoveredApp
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
@@ -117,9 +122,9 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 func (s *Store) App(ctx context.Context, key string) (DiscoveredApp, error) {
 	args := append(s.windows(), key)
 	var a DiscoveredApp
-	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.first_seen, d.last_seen,`+usageColumns+`
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,`+usageColumns+`
 		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id LEFT JOIN usage_events e ON e.app_key = d.app_key
-		WHERE d.app_key = ? GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.first_seen, d.last_seen`), args...)
+		WHERE d.app_key = ? GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen`), args...)
 	if db.IsNotFound(err) {
 		return a, errs.E(errs.NotFound, "No discovered app %q.", key)
 	}
@@ -173,8 +178,8 @@ func (s *Store) Daily(ctx context.Context, key string, days int) ([]DailyCount, 
 	return out, nil
 }
 
-// Triage records security's decision about a discovered app.
-func (s *Store) Triage(ctx context.Context, actor audit.Actor, key, state, note string) error {
+// Triage records security's decision about a discovered app, with a note and who follows it up.
+func (s *Store) Triage(ctx context.Context, actor audit.Actor, key, state, note string, assignee ...string) error {
 	valid := false
 	for _, t := range TriageStates {
 		valid = valid || t == state
@@ -186,15 +191,22 @@ func (s *Store) Triage(ctx context.Context, actor audit.Actor, key, state, note 
 	if len(note) > 2000 {
 		return &errs.Error{Code: errs.Invalid, Message: "The note is too long.", Fields: map[string]string{"note": "Use at most 2,000 characters."}}
 	}
+	who := ""
+	if len(assignee) > 0 {
+		who = strings.TrimSpace(assignee[0])
+		if len(who) > 200 {
+			return &errs.Error{Code: errs.Invalid, Message: "The assignee is too long.", Fields: map[string]string{"assignee": "Use at most 200 characters."}}
+		}
+	}
 	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE discovered_apps SET triage = ?, note = ? WHERE app_key = ?"), state, note, key)
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE discovered_apps SET triage = ?, note = ?, assignee = ? WHERE app_key = ?"), state, note, who, key)
 		if err != nil {
 			return fmt.Errorf("triage %s: %w", key, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errs.E(errs.NotFound, "No discovered app %q.", key)
 		}
-		return audit.Append(ctx, tx, s.now(), actor, "discovery.triage", "discovered_app", key, map[string]string{"state": state, "note": note})
+		return audit.Append(ctx, tx, s.now(), actor, "discovery.triage", "discovered_app", key, map[string]string{"state": state, "note": note, "assignee": who})
 	})
 }
 
@@ -256,7 +268,7 @@ func (s *Store) Link(ctx context.Context, actor audit.Actor, key, slug string) e
 // MyUnapprovedApps lists the apps user has used that are not approved, for their home page.
 func (s *Store) MyUnapprovedApps(ctx context.Context, user string) ([]DiscoveredApp, error) {
 	var out []DiscoveredApp
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, '' AS note,
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, '' AS note, '' AS assignee,
 		MIN(e.occurred_at) AS first_seen, MAX(e.occurred_at) AS last_seen
 		FROM usage_events e JOIN discovered_apps d ON d.app_key = e.app_key LEFT JOIN apps a ON a.id = d.app_id
 		WHERE e.user_key = ? AND e.outcome IN ('success', 'unknown') AND (a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))

@@ -197,8 +197,17 @@ func TestUsageAggregatesTriageAndLinking(t *testing.T) {
 			if err := st.Triage(ctx, audit.System, a.Key, "maybe", ""); err == nil {
 				t.Error("unknown triage state accepted")
 			}
-			if err := st.Triage(ctx, audit.System, a.Key, discovery.TriageTolerated, "Design team only."); err != nil {
+			if err := st.Triage(ctx, audit.System, a.Key, discovery.TriageTolerated, "Design team only.", "sam@example.com"); err != nil {
 				t.Fatal(err)
+			}
+			if got, _ := st.App(ctx, a.Key); got.Assignee != "sam@example.com" || got.Triage != discovery.TriageTolerated {
+				t.Errorf("after triage: %+v", got)
+			}
+			if bySource, _ := st.Apps(ctx, discovery.AppFilter{Source: "okta"}); len(bySource) != 0 {
+				t.Errorf("a CSV-only app listed under okta: %+v", bySource)
+			}
+			if bySource, _ := st.Apps(ctx, discovery.AppFilter{Source: "csv"}); len(bySource) != 1 {
+				t.Errorf("source filter csv: %d apps", len(bySource))
 			}
 			// Linking to an approved catalogue app sanctions it and teaches the next import.
 			now2 := db.Time(now)

@@ -24,6 +24,8 @@ type discoveryView struct {
 	Apps       []discovery.DiscoveredApp
 	NewThisWk  []discovery.DiscoveredApp
 	Triage     string
+	Source     string
+	Sources    []string
 	Shadow     bool
 	States     []string
 	TotalUsers int
@@ -31,7 +33,7 @@ type discoveryView struct {
 
 func (s *Server) discoveryPage(c *gin.Context) {
 	ctx := c.Request.Context()
-	f := discovery.AppFilter{Triage: c.Query("triage"), ShadowOnly: c.Query("all") == ""}
+	f := discovery.AppFilter{Triage: c.Query("triage"), Source: c.Query("source"), ShadowOnly: c.Query("all") == ""}
 	apps, err := s.discovery.Apps(ctx, f)
 	if err != nil {
 		s.fail(c, err)
@@ -42,7 +44,7 @@ func (s *Server) discoveryPage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "discovery", "Discovery", discoveryView{Apps: apps, NewThisWk: fresh, Triage: f.Triage, Shadow: f.ShadowOnly, States: discovery.TriageStates})
+	s.render(c, http.StatusOK, "discovery", "Discovery", discoveryView{Apps: apps, NewThisWk: fresh, Triage: f.Triage, Source: f.Source, Sources: discovery.Formats(), Shadow: f.ShadowOnly, States: discovery.TriageStates})
 }
 
 // discoveredAppView is one discovered app: its trend, its users and the triage forms.
@@ -149,7 +151,7 @@ func (s *Server) discoveryAction(do func(c *gin.Context, key string) (string, er
 }
 
 func (s *Server) triageApp(c *gin.Context, key string) (string, error) {
-	return "Triage saved.", s.discovery.Triage(c.Request.Context(), actorOf(c), key, c.PostForm("triage"), c.PostForm("note"))
+	return "Triage saved.", s.discovery.Triage(c.Request.Context(), actorOf(c), key, c.PostForm("triage"), c.PostForm("note"), c.PostForm("assignee"))
 }
 
 func (s *Server) linkApp(c *gin.Context, key string) (string, error) {
