@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -557,5 +559,27 @@ func TestPullWorkerPullsEnabledSources(t *testing.T) {
 	}
 	if discovery.PullPeriodic() == nil {
 		t.Error("no periodic job")
+	}
+}
+
+func TestLoadSourcesFile(t *testing.T) {
+	d := testutil.SQLite(t)
+	st := discovery.NewStore(d)
+	path := filepath.Join(t.TempDir(), "sources.json")
+	spec := `[{"kind":"okta","name":"corp","base_url":"https://corp.okta.com","secret_env":"OKTA_TOKEN"}]`
+	if err := os.WriteFile(path, []byte(spec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"OKTA_TOKEN": "tok"}
+	n, err := st.LoadSourcesFile(context.Background(), path, func(k string) string { return env[k] })
+	if err != nil || n != 1 {
+		t.Fatalf("first load: %d, %v", n, err)
+	}
+	if n, err := st.LoadSourcesFile(context.Background(), path, func(k string) string { return env[k] }); err != nil || n != 0 {
+		t.Errorf("second load added %d (%v)", n, err)
+	}
+	_ = os.WriteFile(path, []byte(`[{"kind":"entra","name":"graph","base_url":"https://graph.microsoft.com","secret_env":"MISSING"}]`), 0o600)
+	if _, err := st.LoadSourcesFile(context.Background(), path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "secret_env") {
+		t.Errorf("missing token: %v", err)
 	}
 }

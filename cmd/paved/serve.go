@@ -39,6 +39,13 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 	if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
 		return err
 	}
+	if cfg.SourcesFile != "" {
+		n, err := dm.discovery.LoadSourcesFile(ctx, cfg.SourcesFile, e.getenv)
+		if err != nil {
+			return fmt.Errorf("%w (PAVED_SOURCES_FILE)", err)
+		}
+		log.Info("loaded log sources", "file", cfg.SourcesFile, "added", n)
+	}
 	views, err := web.NewRenderer()
 	if err != nil {
 		return fmt.Errorf("load templates: %w", err)

@@ -56,6 +56,7 @@ type Config struct {
 	DemandThreshold int
 	PrivacyMinUsers int
 	UsageRetention  time.Duration
+	SourcesFile     string
 
 	ShutdownTimeout time.Duration
 	NoMigrate       bool
@@ -153,6 +154,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.DemandThreshold, "demand-threshold", 0, "demand score (0–100) at which a reviewed proposal goes to the committee by itself; 0 turns it off")
 	fs.IntVar(&c.PrivacyMinUsers, "privacy-min-users", 3, "usage counts of apps used by fewer people are hidden from everyone but security")
 	fs.DurationVar(&c.UsageRetention, "usage-retention", 180*24*time.Hour, "raw usage events older than this are deleted (aggregates stay), such as 4320h for 180 days")
+	fs.StringVar(&c.SourcesFile, "sources-file", "", "JSON file of identity-provider API sources to pull from (tokens from the environment variables it names)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to let in-flight requests finish on SIGINT/SIGTERM")
 	fs.BoolVar(&c.NoMigrate, "no-migrate", false, "do not apply database migrations at start")
 	fs.StringVar(&c.SMTPHost, "smtp-host", "", "SMTP server that sends notification e-mails; empty sends none")
