@@ -40,3 +40,9 @@ clean:
 .PHONY: bench-search
 bench-search:
 	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/search $(ARGS)
+
+# Okta import benchmark: parse, jq reference, SQLite and PostgreSQL import and re-import.
+# ARGS='-events 200000' for a shorter run.
+.PHONY: bench-import
+bench-import:
+	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/import $(ARGS)

@@ -24,6 +24,9 @@ const (
 	RunFailed   = "failed"
 )
 
+// staleRunAge is how long a run may stay "running" before it counts as interrupted.
+const staleRunAge = time.Hour
+
 // maxRejections is how many rejected lines a run keeps, with their line numbers and reasons.
 const maxRejections = 100
 
@@ -79,6 +82,12 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		return ImportRun{}, err
 	}
 	run := ImportRun{Source: format, Format: format, FileName: fileName, Status: RunRunning, StartedAt: s.now(), RejectionsJSON: "[]"}
+	// A run still "running" long after it started belongs to a process that died mid-import;
+	// what it committed is kept, and this or a later import finishes the job.
+	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE import_runs SET status = ?, error = ? WHERE status = ? AND started_at < ?`),
+		RunFailed, "interrupted: the import stopped before it finished; what it committed is kept", RunRunning, run.StartedAt.Add(-staleRunAge)); err != nil {
+		return run, fmt.Errorf("close interrupted import runs: %w", err)
+	}
 	if err := s.db.GetContext(ctx, &run.ID, s.db.Rebind(`INSERT INTO import_runs (source, format, file_name, status, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
 		run.Source, run.Format, run.FileName, run.Status, run.StartedAt); err != nil {
 		return run, fmt.Errorf("record import run: %w", err)
@@ -160,40 +169,64 @@ func fileNameOr(name, format string) string {
 }
 
 // storeBatch inserts events, skipping those already stored, and records their apps; it
-// returns how many events were new.
+// returns how many events were new. One multi-row statement per chunk keeps round trips few,
+// which is what makes a re-import of known events cheap.
 func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent, m *matcher) (int, error) {
 	added := 0
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		insert := tx.Rebind(`INSERT INTO usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, source_event_id) DO NOTHING`)
 		type span struct {
 			name        string
 			first, last time.Time
 		}
 		apps := map[string]*span{}
-		for _, e := range events {
-			at := db.Time(e.OccurredAt)
-			res, err := tx.ExecContext(ctx, insert, string(e.Source), e.SourceEventID, at, strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
-			if err != nil {
-				return fmt.Errorf("store event %s: %w", e.SourceEventID, err)
+		// 250 rows × 10 values stays well under both databases' limits on parameters.
+		const chunk = 250
+		for start := 0; start < len(events); start += chunk {
+			part := events[start:min(start+chunk, len(events))]
+			var q strings.Builder
+			q.WriteString("INSERT INTO usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id) VALUES ")
+			args := make([]any, 0, len(part)*10)
+			for i, e := range part {
+				if i > 0 {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING source_event_id")
+			var inserted []string
+			if err := tx.SelectContext(ctx, &inserted, tx.Rebind(q.String()), args...); err != nil {
+				return fmt.Errorf("store events: %w", err)
+			}
+			if len(inserted) == 0 {
 				continue
 			}
-			added++
-			sp := apps[e.AppKey]
-			if sp == nil {
-				sp = &span{name: e.AppName, first: at, last: at}
-				apps[e.AppKey] = sp
+			added += len(inserted)
+			isNew := make(map[string]bool, len(inserted))
+			for _, id := range inserted {
+				isNew[id] = true
 			}
-			if sp.name == "" {
-				sp.name = e.AppName
-			}
-			if at.Before(sp.first) {
-				sp.first = at
-			}
-			if at.After(sp.last) {
-				sp.last = at
+			for _, e := range part {
+				if !isNew[e.SourceEventID] {
+					continue
+				}
+				// A duplicate id inside one chunk is inserted once; count its app once too.
+				delete(isNew, e.SourceEventID)
+				at := db.Time(e.OccurredAt)
+				sp := apps[e.AppKey]
+				if sp == nil {
+					sp = &span{name: e.AppName, first: at, last: at}
+					apps[e.AppKey] = sp
+				}
+				if sp.name == "" {
+					sp.name = e.AppName
+				}
+				if at.Before(sp.first) {
+					sp.first = at
+				}
+				if at.After(sp.last) {
+					sp.last = at
+				}
 			}
 		}
 		for key, sp := range apps {

@@ -272,3 +272,25 @@ func TestDemoLogImportsOnce(t *testing.T) {
 		t.Errorf("the demo employee uses no unapproved app: %v", err)
 	}
 }
+
+func TestInterruptedRunsAreClosed(t *testing.T) {
+	d := testutil.SQLite(t)
+	st := discovery.NewStore(d)
+	old := db.Time(time.Now().Add(-2 * time.Hour))
+	if _, err := d.Exec(d.Rebind("INSERT INTO import_runs (source, format, status, started_at) VALUES ('okta', 'okta', 'running', ?)"), old); err != nil {
+		t.Fatal(err)
+	}
+	recent := db.Time(time.Now().Add(-time.Minute))
+	if _, err := d.Exec(d.Rebind("INSERT INTO import_runs (source, format, status, started_at) VALUES ('okta', 'okta', 'running', ?)"), recent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Import(context.Background(), audit.System, "csv", "x.csv", strings.NewReader("time,user,app\n2026-01-01T00:00:00Z,a@example.com,Miro\n")); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE status = 'failed' AND error LIKE 'interrupted%'"); n != 1 {
+		t.Errorf("%d interrupted runs closed, want the old one only", n)
+	}
+	if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE status = 'running'"); n != 1 {
+		t.Errorf("%d runs still running, want the recent one (it may be alive)", n)
+	}
+}
