@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -97,28 +98,52 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		return run, err
 	}
 	sum := sha256.New()
+	// Parsing and storing overlap: the parser fills the next batch while the previous one is
+	// written, so an import takes about as long as the slower of the two, not their sum.
 	var (
-		batch      []UsageEvent
+		batch      = make([]UsageEvent, 0, batchSize)
 		rejections []Rejection
+		batches    = make(chan []UsageEvent, 2)
+		mu         sync.Mutex
+		storeErr   error
+		wg         sync.WaitGroup
 	)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	failed := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return storeErr
+	}
+	wg.Go(func() {
+		for b := range batches {
+			if failed() != nil {
+				continue // drain; the parser stops at its next batch
+			}
+			n, err := s.storeBatch(ctx, run.ID, b, matcher)
+			if err != nil {
+				mu.Lock()
+				storeErr = err
+				mu.Unlock()
+				continue
+			}
+			run.New += n
+			run.Duplicate += len(b) - n
 		}
-		n, err := s.storeBatch(ctx, run.ID, batch, matcher)
-		if err != nil {
+	})
+	send := func() error {
+		if err := failed(); err != nil {
 			return err
 		}
-		run.New += n
-		run.Duplicate += len(batch) - n
-		batch = batch[:0]
+		if len(batch) > 0 {
+			batches <- batch
+			batch = make([]UsageEvent, 0, batchSize)
+		}
 		return nil
 	}
 	stats, perr := p.Parse(ctx, io.TeeReader(r, sum),
 		func(e UsageEvent) error {
 			batch = append(batch, e)
 			if len(batch) >= batchSize {
-				return flush()
+				return send()
 			}
 			return nil
 		},
@@ -129,7 +154,12 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 			return nil
 		})
 	if perr == nil {
-		perr = flush()
+		perr = send()
+	}
+	close(batches)
+	wg.Wait()
+	if err := failed(); err != nil && perr == nil {
+		perr = err
 	}
 	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped, stats.Rejected
 	run.Checksum = hex.EncodeToString(sum.Sum(nil))
