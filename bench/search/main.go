@@ -231,14 +231,15 @@ func portalClient(ctx context.Context, d *db.DB, svc *catalog.Service) (func(con
 	return do, ts.Close, nil
 }
 
-// directMeili queries Meilisearch's own search endpoint with the same page size, through the
-// same HTTP transport the portal uses, so the comparison measures the portal and not a client.
+// directMeili sends Meilisearch the very query the portal sends for a first page (same page
+// size, facets and sort), through the same HTTP transport, so the comparison measures the
+// portal itself and not a different query or client.
 func directMeili(base, key, uid string) func(context.Context, string) error {
 	tr := meiliindex.NewTransport()
 	tr.MaxIdleConnsPerHost = 64
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	return func(ctx context.Context, q string) error {
-		body, _ := json.Marshal(map[string]any{"q": q, "limit": 20, "facets": []string{"status", "category"}})
+		body, _ := json.Marshal(map[string]any{"q": q, "hitsPerPage": 20, "page": 1, "sort": []string{"name:asc"}, "facets": []string{"status", "category"}})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/indexes/"+uid+"/search", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
