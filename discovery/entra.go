@@ -135,15 +135,7 @@ func (p *EntraParser) Parse(ctx context.Context, r io.Reader, emit func(UsageEve
 		return run.sink.stats, err
 	}
 	run.js = newJSONStream(in)
-	err = run.js.eachTop(func(first byte) error {
-		if first == '[' {
-			if err := run.js.openArray(); err != nil {
-				return err
-			}
-			return run.js.eachElement(run.signInElement)
-		}
-		return run.topObject()
-	})
+	err = run.js.eachRecord(run.signInElement, run.topObject)
 	return run.sink.stats, err
 }
 

@@ -66,15 +66,7 @@ func (p *GoogleParser) Parse(ctx context.Context, r io.Reader, emit func(UsageEv
 		return Stats{}, err
 	}
 	run := &googleRun{in: in, js: newJSONStream(in), sink: newSink(ctx, emit, reject)}
-	err = run.js.eachTop(func(first byte) error {
-		if first == '[' {
-			if err := run.js.openArray(); err != nil {
-				return err
-			}
-			return run.js.eachElement(run.element)
-		}
-		return run.topObject()
-	})
+	err = run.js.eachRecord(run.element, run.topObject)
 	return run.sink.stats, err
 }
 

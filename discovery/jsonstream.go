@@ -192,6 +192,20 @@ func describeByte(c byte) string {
 	return fmt.Sprintf("byte 0x%02x", c)
 }
 
+// eachRecord walks the top-level values of a log: each element of a top-level array goes to
+// element, and each top-level object (a page, or one record of NDJSON) goes to object.
+func (s *jsonStream) eachRecord(element, object func() error) error {
+	return s.eachTop(func(first byte) error {
+		if first == '[' {
+			if err := s.openArray(); err != nil {
+				return err
+			}
+			return s.eachElement(element)
+		}
+		return object()
+	})
+}
+
 // openArray reads the '[' of an array the caller has peeked.
 func (s *jsonStream) openArray() error {
 	if _, err := s.dec.Token(); err != nil {

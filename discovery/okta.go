@@ -73,15 +73,7 @@ func (p *OktaParser) Parse(ctx context.Context, r io.Reader, emit func(UsageEven
 		return Stats{}, err
 	}
 	run := oktaRun{in: in, js: newJSONStream(in), sink: newSink(ctx, emit, reject)}
-	err = run.js.eachTop(func(first byte) error {
-		if first == '[' {
-			if err := run.js.openArray(); err != nil {
-				return err
-			}
-			return run.js.eachElement(run.one)
-		}
-		return run.one()
-	})
+	err = run.js.eachRecord(run.one, run.one)
 	return run.sink.stats, err
 }
 
