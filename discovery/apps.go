@@ -66,33 +66,64 @@ type AppFilter struct {
 	Limit      int
 }
 
-// usage counts successful use (sign-ins and grants, not revokes) per window, and failures.
-const usageColumns = `
-	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users7,
-	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users30,
-	COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users90,
-	COUNT(DISTINCT CASE WHEN e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN e.user_key END) AS users_all,
-	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events7,
-	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events30,
-	COUNT(CASE WHEN e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events90,
-	COUNT(CASE WHEN e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke' THEN 1 END) AS events_all,
-	COUNT(CASE WHEN e.outcome = 'failure' THEN 1 END) AS failures`
+// usageFrom joins a discovered app (d) to its usage from the rollups: u for people, v for
+// events. Distinct users over a window are the people whose last use falls in it; events over
+// a window are summed by UTC day. one narrows the rollups to one app (its key follows each
+// group of window arguments) rather than grouping them all.
+func usageFrom(one bool) string {
+	where := ""
+	if one {
+		where = " WHERE app_key = ?"
+	}
+	return `
+		LEFT JOIN (SELECT app_key,
+			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users7,
+			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users30,
+			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users90,
+			COUNT(last_used) AS users_all
+			FROM usage_app_users` + where + ` GROUP BY app_key) u ON u.app_key = d.app_key
+		LEFT JOIN (SELECT app_key,
+			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events7,
+			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events30,
+			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events90,
+			SUM(events) AS events_all, SUM(failures) AS failures
+			FROM usage_app_days` + where + ` GROUP BY app_key) v ON v.app_key = d.app_key`
+}
 
-func (s *Store) windows() []any {
+const usageColumns = `
+	COALESCE(u.users7, 0) AS users7, COALESCE(u.users30, 0) AS users30, COALESCE(u.users90, 0) AS users90,
+	COALESCE(u.users_all, 0) AS users_all, COALESCE(v.events7, 0) AS events7, COALESCE(v.events30, 0) AS events30,
+	COALESCE(v.events90, 0) AS events90, COALESCE(v.events_all, 0) AS events_all, COALESCE(v.failures, 0) AS failures`
+
+// usageArgs are usageFrom's arguments: the window starts for people, then for days, each
+// group followed by key when one app is asked for.
+func (s *Store) usageArgs(key ...string) []any {
 	now := s.now()
-	w := []any{now.AddDate(0, 0, -7), now.AddDate(0, 0, -30), now.AddDate(0, 0, -90)}
-	return append(w, w...)
+	var args []any
+	for _, d := range []int{7, 30, 90} {
+		args = append(args, now.AddDate(0, 0, -d))
+	}
+	for _, k := range key {
+		args = append(args, k)
+	}
+	for _, d := range []int{7, 30, 90} {
+		args = append(args, now.AddDate(0, 0, -d).Format(time.DateOnly))
+	}
+	for _, k := range key {
+		args = append(args, k)
+	}
+	return args
 }
 
 // Apps lists discovered apps with their usage, most used in the last 30 days first.
 func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) {
-	args := s.windows()
+	args := s.usageArgs()
 	var where []string
 	if f.Triage != "" {
 		where, args = append(where, "d.triage = ?"), append(args, f.Triage)
 	}
 	if f.Source != "" {
-		where, args = append(where, "EXISTS (SELECT 1 FROM usage_events x WHERE x.app_key = d.app_key AND x.source = ?)"), append(args, f.Source)
+		where, args = append(where, "EXISTS (SELECT 1 FROM discovered_app_sources x WHERE x.app_key = d.app_key AND x.source = ?)"), append(args, f.Source)
 	}
 	if f.ShadowOnly {
 		where = append(where, "(a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))")
@@ -101,7 +132,7 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 		where, args = append(where, "d.first_seen >= ?"), append(args, db.Time(f.NewSince))
 	}
 	q := `SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,` + usageColumns + `
-		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id LEFT JOIN usage_events e ON e.app_key = d.app_key`
+		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id` + usageFrom(false)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -109,8 +140,7 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}
-	q += fmt.Sprintf(` GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen
-		ORDER BY users30 DESC, events30 DESC, d.display_name LIMIT %d`, limit)
+	q += fmt.Sprintf(` ORDER BY users30 DESC, events30 DESC, d.display_name LIMIT %d`, limit)
 	var out []DiscoveredApp
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("list discovered apps: %w", err)
@@ -120,11 +150,11 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 
 // App returns one discovered app with its usage.
 func (s *Store) App(ctx context.Context, key string) (DiscoveredApp, error) {
-	args := append(s.windows(), key)
+	args := append(s.usageArgs(key), key)
 	var a DiscoveredApp
 	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,`+usageColumns+`
-		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id LEFT JOIN usage_events e ON e.app_key = d.app_key
-		WHERE d.app_key = ? GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen`), args...)
+		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id`+usageFrom(true)+`
+		WHERE d.app_key = ?`), args...)
 	if db.IsNotFound(err) {
 		return a, errs.E(errs.NotFound, "No discovered app %q.", key)
 	}
@@ -145,33 +175,26 @@ type UserUsage struct {
 // Users lists who used an app, most active first.
 func (s *Store) Users(ctx context.Context, key string) ([]UserUsage, error) {
 	var out []UserUsage
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT user_key, COUNT(CASE WHEN outcome IN ('success', 'unknown') THEN 1 END) AS events,
-		COUNT(CASE WHEN outcome = 'failure' THEN 1 END) AS failures, MAX(occurred_at) AS last_seen
-		FROM usage_events WHERE app_key = ? GROUP BY user_key ORDER BY events DESC, user_key LIMIT 500`), key)
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT user_key, events, failures, last_seen
+		FROM usage_app_users WHERE app_key = ? ORDER BY events DESC, user_key LIMIT 500`), key)
 	if err != nil {
 		return nil, fmt.Errorf("list users of %s: %w", key, err)
 	}
 	return out, nil
 }
 
-// DailyCount is one day of an app's use.
+// DailyCount is one UTC day of an app's use.
 type DailyCount struct {
 	Day      string `db:"day" json:"day"`
-	Users    int    `db:"users" json:"users"`
+	Events   int    `db:"events" json:"events"`
 	Failures int    `db:"failures" json:"failures"`
 }
 
-// Daily returns an app's daily distinct users and failures over the last days days.
+// Daily returns an app's use (sign-ins and grants) and failures per day over the last days days.
 func (s *Store) Daily(ctx context.Context, key string, days int) ([]DailyCount, error) {
-	day := "substr(CAST(occurred_at AS TEXT), 1, 10)"
-	if s.db.Dialect == db.Postgres {
-		day = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-	}
 	var out []DailyCount
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+day+` AS day,
-		COUNT(DISTINCT CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN user_key END) AS users,
-		COUNT(CASE WHEN outcome = 'failure' THEN 1 END) AS failures
-		FROM usage_events WHERE app_key = ? AND occurred_at >= ? GROUP BY `+day+` ORDER BY day`), key, s.now().AddDate(0, 0, -days))
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT day, events, failures FROM usage_app_days
+		WHERE app_key = ? AND day >= ? ORDER BY day`), key, s.now().AddDate(0, 0, -days).Format(time.DateOnly))
 	if err != nil {
 		return nil, fmt.Errorf("daily usage of %s: %w", key, err)
 	}
@@ -269,11 +292,11 @@ func (s *Store) Link(ctx context.Context, actor audit.Actor, key, slug string) e
 func (s *Store) MyUnapprovedApps(ctx context.Context, user string) ([]DiscoveredApp, error) {
 	var out []DiscoveredApp
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, '' AS note, '' AS assignee,
-		MIN(e.occurred_at) AS first_seen, MAX(e.occurred_at) AS last_seen
-		FROM usage_events e JOIN discovered_apps d ON d.app_key = e.app_key LEFT JOIN apps a ON a.id = d.app_id
-		WHERE e.user_key = ? AND e.outcome IN ('success', 'unknown') AND (a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))
+		u.first_used AS first_seen, u.last_used AS last_seen
+		FROM usage_app_users u JOIN discovered_apps d ON d.app_key = u.app_key LEFT JOIN apps a ON a.id = d.app_id
+		WHERE u.user_key = ? AND u.last_used IS NOT NULL AND (a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))
 		AND d.triage <> 'ignored'
-		GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage ORDER BY MAX(e.occurred_at) DESC LIMIT 20`), strings.ToLower(user))
+		ORDER BY u.last_used DESC LIMIT 20`), strings.ToLower(user))
 	if err != nil {
 		return nil, fmt.Errorf("apps used by %s: %w", user, err)
 	}
@@ -300,8 +323,8 @@ func (a DiscoveredApp) CatalogueStatus() string {
 // request: the discovered apps linked to appID, or known by the app's normalised name.
 func (s *Store) ActiveUsers(ctx context.Context, appID *int64, name string) (int, error) {
 	var n int
-	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT e.user_key) FROM usage_events e JOIN discovered_apps d ON d.app_key = e.app_key
-		WHERE (d.app_id = ? OR d.app_key = ?) AND e.occurred_at >= ? AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke'`),
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT u.user_key) FROM usage_app_users u JOIN discovered_apps d ON d.app_key = u.app_key
+		WHERE (d.app_id = ? OR d.app_key = ?) AND u.last_used >= ?`),
 		appID, KeyName+NormalizeAppName(name), s.now().AddDate(0, 0, -90))
 	if err != nil {
 		return 0, fmt.Errorf("active users of %s: %w", name, err)

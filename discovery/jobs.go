@@ -10,8 +10,8 @@ import (
 	"github.com/pavedhq/paved/internal/jobs"
 )
 
-// PruneEvents deletes raw events older than retention. Discovered apps keep their first and
-// last seen dates, so the dashboard still knows an app long after its raw events are gone.
+// PruneEvents deletes raw events older than retention. The usage rollups and the discovered
+// apps' first and last seen dates are kept, so the dashboard's counts do not change.
 func (s *Store) PruneEvents(ctx context.Context, retention time.Duration) (int64, error) {
 	res, err := s.db.ExecContext(ctx, s.db.Rebind("DELETE FROM usage_events WHERE occurred_at < ?"), s.now().Add(-retention))
 	if err != nil {

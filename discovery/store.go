@@ -210,6 +210,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			first, last time.Time
 		}
 		apps := map[string]*span{}
+		var firstID int64 // the smallest id this batch stored
 		// 1,000 rows × 10 values stays under both databases' limits on parameters (SQLite
 		// 32,766, PostgreSQL 65,535).
 		const chunk = 1000
@@ -225,8 +226,11 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
 			}
-			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING source_event_id")
-			var inserted []string
+			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING id, source_event_id")
+			var inserted []struct {
+				ID            int64  `db:"id"`
+				SourceEventID string `db:"source_event_id"`
+			}
 			if err := tx.SelectContext(ctx, &inserted, tx.Rebind(q.String()), args...); err != nil {
 				return fmt.Errorf("store events: %w", err)
 			}
@@ -235,8 +239,11 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			}
 			added += len(inserted)
 			isNew := make(map[string]bool, len(inserted))
-			for _, id := range inserted {
-				isNew[id] = true
+			for _, row := range inserted {
+				isNew[row.SourceEventID] = true
+				if firstID == 0 || row.ID < firstID {
+					firstID = row.ID
+				}
 			}
 			for _, e := range part {
 				if !isNew[e.SourceEventID] {
@@ -275,6 +282,14 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			if err != nil {
 				return fmt.Errorf("record discovered app %s: %w", key, err)
 			}
+		}
+		if added == 0 {
+			return nil
+		}
+		// Ids only grow, and this run's earlier batches committed before this one began, so
+		// the run's rows from firstID on are exactly this batch's.
+		if err := rollUp(ctx, tx, s.db.Dialect, runID, firstID); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET new_count = new_count + ? WHERE id = ?"), added, runID)
 		return err

@@ -58,7 +58,7 @@ type discoveredAppView struct {
 	Errors     map[string]string
 }
 
-// chart is a bar chart of daily users drawn as SVG on the server: no script, and described
+// chart is a bar chart of daily use drawn as SVG on the server: no script, and described
 // for screen readers by its title and the table beside it.
 type chart struct {
 	Bars           []bar
@@ -79,21 +79,21 @@ func newChart(days []discovery.DailyCount, span int) chart {
 	byDay := map[string]discovery.DailyCount{}
 	for _, d := range days {
 		byDay[d.Day] = d
-		ch.Max = max(ch.Max, d.Users)
+		ch.Max = max(ch.Max, d.Events)
 	}
 	start := time.Now().UTC().AddDate(0, 0, -span+1)
 	w := ch.Width / span
 	for i := range span {
 		day := start.AddDate(0, 0, i).Format("2006-01-02")
-		u := byDay[day].Users
+		u := byDay[day].Events
 		h := 0
 		if ch.Max > 0 {
 			h = u * (ch.Height - 10) / ch.Max
 		}
-		ch.Bars = append(ch.Bars, bar{X: i * w, Y: ch.Height - h, W: max(w-2, 1), H: h, Label: fmt.Sprintf("%s: %d users", day, u)})
+		ch.Bars = append(ch.Bars, bar{X: i * w, Y: ch.Height - h, W: max(w-2, 1), H: h, Label: fmt.Sprintf("%s: %d sign-ins and grants", day, u)})
 	}
 	ch.FirstDay, ch.Last = start.Format("2 Jan"), time.Now().UTC().Format("2 Jan")
-	ch.Summary = fmt.Sprintf("Daily users over the last %d days, at most %d on one day.", span, ch.Max)
+	ch.Summary = fmt.Sprintf("Sign-ins and grants per day over the last %d days, at most %d on one day.", span, ch.Max)
 	return ch
 }
 

@@ -1,0 +1,129 @@
+package discovery_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/testutil"
+)
+
+// rawUsage recomputes an app's usage from its raw events, the way the rollups must count it.
+type rawUsage struct {
+	Users7, Users30, Users90, UsersAll     int
+	Events7, Events30, Events90, EventsAll int
+	Failures                               int
+}
+
+func rawUsageOf(t *testing.T, d *db.DB, key string, now time.Time) rawUsage {
+	t.Helper()
+	const use = `outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke'`
+	var u rawUsage
+	for _, c := range []struct {
+		dst  *int
+		q    string
+		args []any
+	}{
+		{&u.Users7, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use + ` AND occurred_at >= ?`, []any{key, now.AddDate(0, 0, -7)}},
+		{&u.Users30, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use + ` AND occurred_at >= ?`, []any{key, now.AddDate(0, 0, -30)}},
+		{&u.Users90, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use + ` AND occurred_at >= ?`, []any{key, now.AddDate(0, 0, -90)}},
+		{&u.UsersAll, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use, []any{key}},
+		{&u.EventsAll, `SELECT COUNT(*) FROM usage_events WHERE app_key = ? AND ` + use, []any{key}},
+		{&u.Failures, `SELECT COUNT(*) FROM usage_events WHERE app_key = ? AND outcome = 'failure'`, []any{key}},
+	} {
+		if err := d.Get(c.dst, d.Rebind(c.q), c.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
+}
+
+// TestRollupsMatchRawEvents imports every fixture, half of one first and then all of it (so
+// rows merge across runs), and a second time (duplicates), then checks that each discovered
+// app's counts and its users equal a recount of its raw events, on both databases.
+func TestRollupsMatchRawEvents(t *testing.T) {
+	fixtures := []struct{ format, file string }{
+		{"okta", "okta/logs_array.json"},
+		{"entra", "entra/graph_signins_pages.json"},
+		{"entra", "entra/portal_signins.csv"},
+		{"entra", "entra/permission_grants.json"},
+		{"google", "google/token_pages.json"},
+		{"csv", "csv/proxy_log.csv"},
+		{"csv", "csv/casb_export.csv"},
+	}
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
+			ctx := context.Background()
+			st := discovery.NewStore(d)
+			st.Now = testNow
+			// The first half of the proxy log, cut at a line end.
+			raw, err := os.ReadFile(filepath.Join("testdata", "csv/proxy_log.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			half := raw[:bytes.IndexByte(raw[len(raw)/2:], '\n')+len(raw)/2+1]
+			if _, err := st.Import(ctx, audit.System, "csv", "half.csv", bytes.NewReader(half)); err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				for _, fx := range fixtures {
+					importFile(t, st, fx.format, fx.file)
+				}
+			}
+			// Look from just after the newest event, so the 7/30/90-day windows hold some of them.
+			var newest db.Timestamp
+			if err := d.Get(&newest, "SELECT MAX(occurred_at) FROM usage_events"); err != nil {
+				t.Fatal(err)
+			}
+			now := newest.Add(12 * time.Hour)
+			st.Now = func() time.Time { return now }
+			apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recent := 0
+			for _, a := range apps {
+				recent += a.Users7
+			}
+			if len(apps) < 20 || recent == 0 {
+				t.Fatalf("%d discovered apps, %d recent users: the test would prove little", len(apps), recent)
+			}
+			for _, a := range apps {
+				want := rawUsageOf(t, d, a.Key, now)
+				got := rawUsage{a.Users7, a.Users30, a.Users90, a.UsersAll, 0, 0, 0, a.EventsAll, a.Failures}
+				if got != want {
+					t.Errorf("%s: rollup %+v, raw events %+v", a.Key, got, want)
+				}
+				users, err := st.Users(ctx, a.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var distinct int
+				if err := d.Get(&distinct, d.Rebind("SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ?"), a.Key); err != nil {
+					t.Fatal(err)
+				}
+				if len(users) != min(distinct, 500) {
+					t.Errorf("%s: %d users listed, %d in the events", a.Key, len(users), distinct)
+				}
+				days, err := st.Daily(ctx, a.Key, 100000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum, fails := 0, 0
+				for _, dc := range days {
+					sum, fails = sum+dc.Events, fails+dc.Failures
+				}
+				if sum != want.EventsAll || fails != want.Failures {
+					t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Key, sum, fails, want.EventsAll, want.Failures)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,57 @@
+-- +goose Up
+-- Usage rollups, kept in step with usage_events by the import that stores them (same
+-- transaction), so the dashboard reads small tables whatever the number of raw events, and the
+-- counts survive when raw events are pruned.
+
+-- One row per app and person: distinct users over any window are the rows whose last_used is
+-- in it; events and failures are all-time counts.
+CREATE TABLE usage_app_users (
+    app_key    TEXT NOT NULL,
+    user_key   TEXT NOT NULL,
+    first_used TIMESTAMP,          -- NULL while the person has only failed
+    last_used  TIMESTAMP,
+    last_seen  TIMESTAMP NOT NULL, -- any outcome
+    events     INTEGER NOT NULL DEFAULT 0,
+    failures   INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_key, user_key)
+) WITHOUT ROWID;
+CREATE INDEX usage_app_users_user ON usage_app_users (user_key);
+
+-- One row per app and UTC day: events over a window and the daily chart.
+CREATE TABLE usage_app_days (
+    app_key  TEXT NOT NULL,
+    day      TEXT NOT NULL, -- YYYY-MM-DD
+    events   INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (app_key, day)
+) WITHOUT ROWID;
+
+-- Which sources have seen an app, for the dashboard's source filter.
+CREATE TABLE discovered_app_sources (
+    app_key TEXT NOT NULL,
+    source  TEXT NOT NULL,
+    PRIMARY KEY (app_key, source)
+) WITHOUT ROWID;
+
+INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events, failures)
+SELECT app_key, user_key,
+    MIN(CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN occurred_at END),
+    MAX(CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN occurred_at END),
+    MAX(occurred_at),
+    COUNT(CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN 1 END),
+    COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
+FROM usage_events WHERE true GROUP BY app_key, user_key;
+
+INSERT INTO usage_app_days (app_key, day, events, failures)
+SELECT app_key, substr(CAST(occurred_at AS TEXT), 1, 10),
+    COUNT(CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN 1 END),
+    COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
+FROM usage_events WHERE true GROUP BY app_key, substr(CAST(occurred_at AS TEXT), 1, 10);
+
+INSERT INTO discovered_app_sources (app_key, source)
+SELECT DISTINCT app_key, source FROM usage_events WHERE true;
+
+-- +goose Down
+DROP TABLE discovered_app_sources;
+DROP TABLE usage_app_days;
+DROP TABLE usage_app_users;
