@@ -13,6 +13,10 @@ import (
 // PruneEvents deletes raw events older than retention. The usage rollups and the discovered
 // apps' first and last seen dates are kept, so the dashboard's counts do not change.
 func (s *Store) PruneEvents(ctx context.Context, retention time.Duration) (int64, error) {
+	// Count every event before any is deleted.
+	if err := s.RollUpPending(ctx); err != nil {
+		return 0, err
+	}
 	res, err := s.db.ExecContext(ctx, s.db.Rebind("DELETE FROM usage_events WHERE occurred_at < ?"), s.now().Add(-retention))
 	if err != nil {
 		return 0, fmt.Errorf("prune usage events: %w", err)

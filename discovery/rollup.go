@@ -2,6 +2,8 @@ package discovery
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -21,11 +23,67 @@ func dayOf(d db.Dialect) string {
 	return "substr(CAST(occurred_at AS TEXT), 1, 10)"
 }
 
-// rollUp adds the events a batch of run runID just stored (those with id ≥ fromID) to the
-// usage rollups, in the batch's transaction, so the rollups always match the stored events.
-// Set-based statements keep it to three round trips whatever the batch's size; the id range is
-// a primary-key range scan over rows that are still in cache.
-func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, fromID int64) error {
+// rollupEvery is how many new events an import stores between two rollups: often enough that
+// the dashboard follows a long import, rarely enough that each person's row is updated a few
+// times per import rather than once per batch.
+const rollupEvery = 200_000
+
+// errRolledUp says another process rolled up the same events first.
+var errRolledUp = errors.New("already rolled up")
+
+// rollUpRun adds the events run runID stored since its last rollup to the usage rollups. The
+// watermark (import_runs.rolled_up_to) moves by compare-and-set in the same transaction, taken
+// first so that a second process doing the same waits and then finds nothing to do: an event
+// is counted once whoever rolls it up, and a crash leaves the watermark and the rollups as
+// they were. A run's ids only grow and its batches commit one after another, so the run's rows
+// above the watermark are exactly those not yet counted.
+func (s *Store) rollUpRun(ctx context.Context, runID int64) error {
+	var from int64
+	if err := s.db.GetContext(ctx, &from, s.db.Rebind("SELECT rolled_up_to FROM import_runs WHERE id = ?"), runID); err != nil {
+		return fmt.Errorf("roll up run %d: %w", runID, err)
+	}
+	var to sql.NullInt64
+	if err := s.db.GetContext(ctx, &to, s.db.Rebind("SELECT MAX(id) FROM usage_events WHERE import_run_id = ? AND id > ?"), runID, from); err != nil {
+		return fmt.Errorf("roll up run %d: %w", runID, err)
+	}
+	if !to.Valid {
+		return nil
+	}
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET rolled_up_to = ? WHERE id = ? AND rolled_up_to = ?"), to.Int64, runID, from)
+		if err != nil {
+			return fmt.Errorf("roll up run %d: %w", runID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return errRolledUp
+		}
+		return rollUp(ctx, tx, s.db.Dialect, runID, from, to.Int64)
+	})
+	if errors.Is(err, errRolledUp) {
+		return nil
+	}
+	return err
+}
+
+// RollUpPending rolls up every run with events not yet counted: a run that crashed between
+// two rollups, or one still going (which is safe, see rollUpRun).
+func (s *Store) RollUpPending(ctx context.Context) error {
+	var runs []int64
+	if err := s.db.SelectContext(ctx, &runs, `SELECT r.id FROM import_runs r
+		WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.import_run_id = r.id AND e.id > r.rolled_up_to) ORDER BY r.id`); err != nil {
+		return fmt.Errorf("find runs to roll up: %w", err)
+	}
+	for _, id := range runs {
+		if err := s.rollUpRun(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollUp adds run runID's events with ids in (from, to] to the rollups. Set-based statements
+// keep it to three statements whatever the number of events.
+func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int64) error {
 	stmts := []struct{ what, sql string }{
 		{"users", `INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events, failures)
 			SELECT app_key, user_key,
@@ -34,7 +92,7 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, fromID int64)
 				MAX(occurred_at),
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
-			FROM usage_events WHERE id >= ? AND import_run_id = ? GROUP BY app_key, user_key
+			FROM usage_events WHERE import_run_id = ? AND id > ? AND id <= ? GROUP BY app_key, user_key
 			ON CONFLICT (app_key, user_key) DO UPDATE SET
 				first_used = CASE WHEN usage_app_users.first_used IS NULL OR excluded.first_used < usage_app_users.first_used
 					THEN excluded.first_used ELSE usage_app_users.first_used END,
@@ -47,16 +105,16 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, fromID int64)
 			SELECT app_key, ` + dayOf(d) + `,
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
-			FROM usage_events WHERE id >= ? AND import_run_id = ? GROUP BY app_key, ` + dayOf(d) + `
+			FROM usage_events WHERE import_run_id = ? AND id > ? AND id <= ? GROUP BY app_key, ` + dayOf(d) + `
 			ON CONFLICT (app_key, day) DO UPDATE SET
 				events = usage_app_days.events + excluded.events,
 				failures = usage_app_days.failures + excluded.failures`},
 		{"sources", `INSERT INTO discovered_app_sources (app_key, source)
-			SELECT DISTINCT app_key, source FROM usage_events WHERE id >= ? AND import_run_id = ?
+			SELECT DISTINCT app_key, source FROM usage_events WHERE import_run_id = ? AND id > ? AND id <= ?
 			ON CONFLICT (app_key, source) DO NOTHING`},
 	}
 	for _, st := range stmts {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), fromID, runID); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), runID, from, to); err != nil {
 			return fmt.Errorf("roll up usage (%s): %w", st.what, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,46 +85,71 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 			}
 			now := newest.Add(12 * time.Hour)
 			st.Now = func() time.Time { return now }
-			apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500})
-			if err != nil {
-				t.Fatal(err)
-			}
-			recent := 0
-			for _, a := range apps {
-				recent += a.Users7
-			}
-			if len(apps) < 20 || recent == 0 {
-				t.Fatalf("%d discovered apps, %d recent users: the test would prove little", len(apps), recent)
-			}
-			for _, a := range apps {
-				want := rawUsageOf(t, d, a.Key, now)
-				got := rawUsage{a.Users7, a.Users30, a.Users90, a.UsersAll, 0, 0, 0, a.EventsAll, a.Failures}
-				if got != want {
-					t.Errorf("%s: rollup %+v, raw events %+v", a.Key, got, want)
-				}
-				users, err := st.Users(ctx, a.Key)
-				if err != nil {
+			check(t, d, st, now)
+
+			// A crash right after events were committed leaves them stored but not counted.
+			// RollUpPending counts them, once, even when two processes do it at the same time.
+			for _, q := range []string{"DELETE FROM usage_app_users", "DELETE FROM usage_app_days", "DELETE FROM discovered_app_sources", "UPDATE import_runs SET rolled_up_to = 0"} {
+				if _, err := d.Exec(q); err != nil {
 					t.Fatal(err)
 				}
-				var distinct int
-				if err := d.Get(&distinct, d.Rebind("SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ?"), a.Key); err != nil {
-					t.Fatal(err)
-				}
-				if len(users) != min(distinct, 500) {
-					t.Errorf("%s: %d users listed, %d in the events", a.Key, len(users), distinct)
-				}
-				days, err := st.Daily(ctx, a.Key, 100000)
-				if err != nil {
-					t.Fatal(err)
-				}
-				sum, fails := 0, 0
-				for _, dc := range days {
-					sum, fails = sum+dc.Events, fails+dc.Failures
-				}
-				if sum != want.EventsAll || fails != want.Failures {
-					t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Key, sum, fails, want.EventsAll, want.Failures)
-				}
 			}
+			var wg sync.WaitGroup
+			for range 2 {
+				wg.Go(func() {
+					if err := st.RollUpPending(ctx); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			check(t, d, st, now)
 		})
+	}
+}
+
+// check compares each discovered app's rolled-up usage with a recount of its raw events.
+func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent := 0
+	for _, a := range apps {
+		recent += a.Users7
+	}
+	if len(apps) < 20 || recent == 0 {
+		t.Fatalf("%d discovered apps, %d recent users: the test would prove little", len(apps), recent)
+	}
+	for _, a := range apps {
+		want := rawUsageOf(t, d, a.Key, now)
+		got := rawUsage{a.Users7, a.Users30, a.Users90, a.UsersAll, 0, 0, 0, a.EventsAll, a.Failures}
+		if got != want {
+			t.Errorf("%s: rollup %+v, raw events %+v", a.Key, got, want)
+		}
+		users, err := st.Users(ctx, a.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var distinct int
+		if err := d.Get(&distinct, d.Rebind("SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ?"), a.Key); err != nil {
+			t.Fatal(err)
+		}
+		if len(users) != min(distinct, 500) {
+			t.Errorf("%s: %d users listed, %d in the events", a.Key, len(users), distinct)
+		}
+		days, err := st.Daily(ctx, a.Key, 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, fails := 0, 0
+		for _, dc := range days {
+			sum, fails = sum+dc.Events, fails+dc.Failures
+		}
+		if sum != want.EventsAll || fails != want.Failures {
+			t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Key, sum, fails, want.EventsAll, want.Failures)
+		}
 	}
 }

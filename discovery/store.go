@@ -67,6 +67,10 @@ type Store struct {
 	db *db.DB
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// Retention, when set, is how long raw events are kept (PAVED_USAGE_RETENTION). An import
+	// skips older events: they would be pruned at once, and storing them again after they were
+	// pruned would count them twice in the rollups.
+	Retention time.Duration
 }
 
 // NewStore returns the discovery store on d.
@@ -89,6 +93,10 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE import_runs SET status = ?, error = ? WHERE status = ? AND started_at < ?`),
 		RunFailed, "interrupted: the import stopped before it finished; what it committed is kept", RunRunning, run.StartedAt.Add(-staleRunAge)); err != nil {
 		return run, fmt.Errorf("close interrupted import runs: %w", err)
+	}
+	// Events a crashed import committed after its last rollup are counted now.
+	if err := s.RollUpPending(ctx); err != nil {
+		return run, err
 	}
 	if err := s.db.GetContext(ctx, &run.ID, s.db.Rebind(`INSERT INTO import_runs (source, format, file_name, status, started_at) VALUES (?, ?, ?, ?, ?) RETURNING id`),
 		run.Source, run.Format, run.FileName, run.Status, run.StartedAt); err != nil {
@@ -115,19 +123,24 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		return storeErr
 	}
 	wg.Go(func() {
+		unrolled := 0
 		for b := range batches {
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
 			n, err := s.storeBatch(ctx, run.ID, b, matcher)
+			if err == nil {
+				run.New += n
+				run.Duplicate += len(b) - n
+				if unrolled += n; unrolled >= rollupEvery {
+					unrolled, err = 0, s.rollUpRun(ctx, run.ID)
+				}
+			}
 			if err != nil {
 				mu.Lock()
 				storeErr = err
 				mu.Unlock()
-				continue
 			}
-			run.New += n
-			run.Duplicate += len(b) - n
 		}
 	})
 	send := func() error {
@@ -140,8 +153,17 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		}
 		return nil
 	}
+	var cutoff time.Time
+	if s.Retention > 0 {
+		cutoff = run.StartedAt.Add(-s.Retention)
+	}
+	tooOld := 0
 	stats, perr := p.Parse(ctx, io.TeeReader(r, sum),
 		func(e UsageEvent) error {
+			if e.OccurredAt.Before(cutoff) {
+				tooOld++
+				return nil
+			}
 			batch = append(batch, e)
 			if len(batch) >= batchSize {
 				return send()
@@ -162,7 +184,11 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err := failed(); err != nil && perr == nil {
 		perr = err
 	}
-	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped, stats.Rejected
+	// What was committed is counted even when the import failed or its caller went away.
+	if err := s.rollUpRun(context.WithoutCancel(ctx), run.ID); err != nil && perr == nil {
+		perr = err
+	}
+	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped+tooOld, stats.Rejected
 	run.Checksum = hex.EncodeToString(sum.Sum(nil))
 	raw, _ := json.Marshal(rejections)
 	run.RejectionsJSON = string(raw)
@@ -210,7 +236,6 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			first, last time.Time
 		}
 		apps := map[string]*span{}
-		var firstID int64 // the smallest id this batch stored
 		// 1,000 rows × 10 values stays under both databases' limits on parameters (SQLite
 		// 32,766, PostgreSQL 65,535).
 		const chunk = 1000
@@ -226,9 +251,8 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
 			}
-			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING id, source_event_id")
+			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING source_event_id")
 			var inserted []struct {
-				ID            int64  `db:"id"`
 				SourceEventID string `db:"source_event_id"`
 			}
 			if err := tx.SelectContext(ctx, &inserted, tx.Rebind(q.String()), args...); err != nil {
@@ -241,9 +265,6 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			isNew := make(map[string]bool, len(inserted))
 			for _, row := range inserted {
 				isNew[row.SourceEventID] = true
-				if firstID == 0 || row.ID < firstID {
-					firstID = row.ID
-				}
 			}
 			for _, e := range part {
 				if !isNew[e.SourceEventID] {
@@ -282,14 +303,6 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			if err != nil {
 				return fmt.Errorf("record discovered app %s: %w", key, err)
 			}
-		}
-		if added == 0 {
-			return nil
-		}
-		// Ids only grow, and this run's earlier batches committed before this one began, so
-		// the run's rows from firstID on are exactly this batch's.
-		if err := rollUp(ctx, tx, s.db.Dialect, runID, firstID); err != nil {
-			return err
 		}
 		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET new_count = new_count + ? WHERE id = ?"), added, runID)
 		return err

@@ -93,6 +93,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	n.Register(dm.jobs)
 	dm.catalog.SetNotifier(requestNotifier{n: n, j: dm.jobs})
 	dm.discovery = discovery.NewStore(d)
+	dm.discovery.Retention = cfg.UsageRetention
 	dm.catalog.SetUsageCounter(dm.discovery)
 	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	dm.discovery.RegisterPullJobs(dm.jobs, nil)

@@ -40,6 +40,7 @@ func runImport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	st := discovery.NewStore(d)
+	st.Retention = cfg.UsageRetention
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tFORMAT\tSTATUS\tREAD\tNEW\tDUPLICATE\tSKIPPED\tREJECTED")
 	failed := 0

@@ -164,6 +164,18 @@ func TestImportSurvivesKill9(t *testing.T) {
 	if runs[1].Status != discovery.RunFinished || runs[1].Read != events || runs[1].New != distinct-committed {
 		t.Errorf("second run %+v; want finished, read %d, new %d", runs[1], events, distinct-committed)
 	}
+	// The usage rollups count every stored event once, the killed run's included.
+	var rolled, stored int
+	if err := d.GetContext(ctx, &rolled, "SELECT SUM(events) + SUM(failures) FROM usage_app_days"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.GetContext(ctx, &stored, `SELECT COUNT(CASE WHEN outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke' THEN 1 END)
+		+ COUNT(CASE WHEN outcome = 'failure' THEN 1 END) FROM usage_events`); err != nil {
+		t.Fatal(err)
+	}
+	if rolled != stored {
+		t.Errorf("rollups count %d events, the database holds %d", rolled, stored)
+	}
 }
 
 // writeKillOkta writes n Okta System Log events as a JSON array, one event per line: mostly app
@@ -184,7 +196,8 @@ func writeKillOkta(path string, n int) (int, error) {
 	}
 	var recent []rec
 	distinct := 0
-	at := time.Date(2024, 3, 1, 7, 0, 0, 0, time.UTC)
+	// Within the default retention, so the import keeps them.
+	at := time.Now().UTC().AddDate(0, 0, -30).Truncate(time.Hour)
 	for i := 0; i < n; i++ {
 		var r rec
 		if len(recent) > 10 && rng.IntN(100) < 3 {

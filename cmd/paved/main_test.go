@@ -180,7 +180,8 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 }
 
 func TestImportCommand(t *testing.T) {
-	env := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir()})
+	// The fixture's events are from 2024: a long retention keeps them.
+	env := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir(), "PAVED_USAGE_RETENTION": "87600h"})
 	fixture := filepath.Join("..", "..", "discovery", "testdata", "okta", "logs_array.json")
 	var out, errOut bytes.Buffer
 	if code := run(context.Background(), []string{"import", fixture}, env, &out, &errOut); code != 0 {
@@ -188,6 +189,18 @@ func TestImportCommand(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "logs_array.json  okta") || !strings.Contains(out.String(), "finished") || !strings.Contains(errOut.String(), "line ") {
 		t.Errorf("summary:\n%s\nrejections:\n%s", out.String(), errOut.String())
+	}
+	if fields := strings.Fields(strings.Split(strings.TrimSpace(out.String()), "\n")[1]); len(fields) < 5 || fields[4] == "0" {
+		t.Errorf("first import stored nothing: %q", out.String())
+	}
+	// With the default retention of 180 days, the same events are too old to keep.
+	out.Reset()
+	short := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir()})
+	if code := run(context.Background(), []string{"import", fixture}, short, &out, io.Discard); code != 0 {
+		t.Fatal("import with the default retention failed")
+	}
+	if fields := strings.Fields(strings.Split(strings.TrimSpace(out.String()), "\n")[1]); len(fields) < 7 || fields[4] != "0" || fields[6] == "0" {
+		t.Errorf("events older than the retention were not skipped: %q", out.String())
 	}
 	out.Reset()
 	if code := run(context.Background(), []string{"import", "--format", "okta", fixture}, env, &out, io.Discard); code != 0 {

@@ -1,7 +1,10 @@
 -- +goose Up
--- Usage rollups, kept in step with usage_events by the import that stores them (same
--- transaction), so the dashboard reads small tables whatever the number of raw events, and the
--- counts survive when raw events are pruned.
+-- Usage rollups, so the dashboard reads small tables whatever the number of raw events, and the
+-- counts survive when raw events are pruned. An import adds its events to them every so many
+-- events and at its end; rolled_up_to is the last event id of the run already added, moved in
+-- the same transaction as the rollups, so each event is counted exactly once even after a crash.
+ALTER TABLE import_runs ADD COLUMN rolled_up_to BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX usage_events_run ON usage_events (import_run_id, id);
 
 -- One row per app and person: distinct users over any window are the rows whose last_used is
 -- in it; events and failures are all-time counts.
@@ -51,7 +54,11 @@ FROM usage_events WHERE true GROUP BY app_key, to_char(occurred_at AT TIME ZONE 
 INSERT INTO discovered_app_sources (app_key, source)
 SELECT DISTINCT app_key, source FROM usage_events WHERE true;
 
+UPDATE import_runs SET rolled_up_to = COALESCE((SELECT MAX(e.id) FROM usage_events e WHERE e.import_run_id = import_runs.id), 0);
+
 -- +goose Down
+DROP INDEX usage_events_run;
+ALTER TABLE import_runs DROP COLUMN rolled_up_to;
 DROP TABLE discovered_app_sources;
 DROP TABLE usage_app_days;
 DROP TABLE usage_app_users;
