@@ -23,9 +23,10 @@ import (
 	"github.com/pavedhq/paved/internal/jobs"
 )
 
-// Source is an identity provider's API that discovery pulls on a schedule. Secret is the API
-// token (Okta SSWS token, or an OAuth bearer token for Graph and the Google Reports API). It is
-// kept server-side: it is never serialised (json:"-") and the listings (Sources, Source) leave it
+// Source is an identity provider's API that discovery pulls on a schedule. Secret is the Okta
+// API token, the Entra app registration's client credentials, the Google service-account key
+// with its subject, or a bearer token (the formats are described in pull_auth.go). It is kept
+// server-side: it is never serialised (json:"-") and the listings (Sources, Source) leave it
 // empty; only the pull path reads it. It is stored in clear text — encrypting it at rest is left
 // for later.
 type Source struct {
@@ -47,7 +48,8 @@ var (
 	ErrSourceExists  = errors.New("a discovery source with this name already exists")
 )
 
-// validateSource checks a source before it is stored.
+// validateSource checks a source before it is stored. A problem with the secret is a
+// *SourceFieldError naming the field.
 func validateSource(src *Source) error {
 	src.Name = strings.TrimSpace(src.Name)
 	src.BaseURL = strings.TrimRight(strings.TrimSpace(src.BaseURL), "/")
@@ -62,10 +64,18 @@ func validateSource(src *Source) error {
 	if err := checkBaseURL(src.BaseURL); err != nil {
 		return err
 	}
-	if strings.TrimSpace(src.Secret) == "" {
-		return errors.New("a source needs an API token")
+	return validateSecret(src.Kind, src.Secret)
+}
+
+// invalidSource turns a validation error into the coded error the portal shows: a
+// *SourceFieldError under its field, anything else under "source".
+func invalidSource(err error) error {
+	field := "source"
+	var fe *SourceFieldError
+	if errors.As(err, &fe) {
+		field = fe.Field
 	}
-	return nil
+	return &errs.Error{Code: errs.Invalid, Message: err.Error(), Fields: map[string]string{field: err.Error()}, Err: err}
 }
 
 // checkBaseURL accepts https URLs, and plain http only to a loopback host (tests, local proxies):
@@ -74,6 +84,18 @@ func checkBaseURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("base URL %q: give a URL such as https://example.okta.com", raw)
+	}
+	if err := checkSecureURL(raw); err != nil {
+		return fmt.Errorf("base URL %q: %w", raw, err)
+	}
+	return nil
+}
+
+// checkSecureURL accepts https URLs, and plain http only to a loopback host.
+func checkSecureURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
 	}
 	switch u.Scheme {
 	case "https":
@@ -87,14 +109,14 @@ func checkBaseURL(raw string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("base URL %q: must be https (plain http only to localhost)", raw)
+	return errors.New("must be https (plain http only to localhost)")
 }
 
 // CreateSource stores a new source, enabled, with an empty cursor (the first pull looks back
 // DefaultLookback).
 func (s *Store) CreateSource(ctx context.Context, actor audit.Actor, src Source) (Source, error) {
 	if err := validateSource(&src); err != nil {
-		return Source{}, &errs.Error{Code: errs.Invalid, Message: err.Error(), Fields: map[string]string{"source": err.Error()}, Err: err}
+		return Source{}, invalidSource(err)
 	}
 	src.Enabled, src.CreatedAt, src.LastRunAt, src.LastError = true, s.now(), nil, ""
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
@@ -152,10 +174,14 @@ func (s *Store) SetSourceEnabled(ctx context.Context, actor audit.Actor, id int6
 		`UPDATE discovery_sources SET enabled = ? WHERE id = ?`, enabled, id)
 }
 
-// SetSourceSecret replaces a source's API token.
+// SetSourceSecret replaces a source's API token or credentials, checked for the source's kind.
 func (s *Store) SetSourceSecret(ctx context.Context, actor audit.Actor, id int64, secret string) error {
-	if strings.TrimSpace(secret) == "" {
-		return errors.New("a source needs an API token")
+	src, err := s.Source(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := validateSecret(src.Kind, secret); err != nil {
+		return invalidSource(err)
 	}
 	return s.updateSource(ctx, actor, id, "discovery.source.secret", nil,
 		`UPDATE discovery_sources SET secret = ? WHERE id = ?`, secret, id)
@@ -347,12 +373,11 @@ func (e *HTTPError) Error() string {
 	return msg
 }
 
-// get fetches rawURL with the Authorization header auth and returns the body of a 2xx response.
-func (h *PullHTTP) get(ctx context.Context, rawURL, auth string) ([]byte, http.Header, error) {
-	client := h.Client
-	if client == nil {
-		client = defaultHTTPClient
-	}
+// get fetches rawURL with the Authorization header of cred and returns the body of a 2xx
+// response. A minted token is asked for on every attempt, so a long rate-limit wait never sends an
+// expired one.
+func (h *PullHTTP) get(ctx context.Context, rawURL string, cred *credential) ([]byte, http.Header, error) {
+	client := h.httpClient()
 	retries := orDefault(h.Retries, 3)
 	rateRetries := orDefault(h.RateLimitRetries, 5)
 	maxWait := orDefault(h.MaxWait, 5*time.Minute)
@@ -363,6 +388,10 @@ func (h *PullHTTP) get(ctx context.Context, rawURL, auth string) ([]byte, http.H
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 		if err != nil {
 			return nil, nil, fmt.Errorf("GET %s: %w", logged, err)
+		}
+		auth, err := cred.header()
+		if err != nil {
+			return nil, nil, err
 		}
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("Accept", "application/json")
@@ -409,6 +438,9 @@ func (h *PullHTTP) get(ctx context.Context, rawURL, auth string) ([]byte, http.H
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			return body, resp.Header, nil
 		default:
+			if resp.StatusCode == http.StatusUnauthorized {
+				cred.refused()
+			}
 			return nil, nil, &HTTPError{URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(body)}
 		}
 		if wait > maxWait {

@@ -3,32 +3,77 @@ package discovery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// EntraPuller reads Entra ID sign-ins from Microsoft Graph, GET /v1.0/auditLogs/signIns, with a
-// bearer token. (Getting that token — client credentials for an app registration with
-// AuditLog.Read.All — is not done here: the source's secret is used as the token as is.)
+// EntraPuller reads an Entra ID tenant from Microsoft Graph: the sign-ins,
+// GET /v1.0/auditLogs/signIns (permission AuditLog.Read.All, and an Entra ID P1 or P2 licence),
+// and the consented delegated permissions, GET /v1.0/oauth2PermissionGrants joined to
+// GET /v1.0/servicePrincipals/{id} (Directory.Read.All). A source whose secret holds client
+// credentials gets its tokens with the client-credentials grant, cached until they expire; any
+// other secret is sent as a bearer token.
 //
 // Graph returns sign-ins newest first, so the newest createdDateTime is only known to be safe
 // as the next window start once every page is stored. While a pull is under way the cursor is a
 // resume point (window start, newest seen, @odata.nextLink) saved after each page; when it ends
 // the cursor becomes the newest createdDateTime. Each window starts Overlap before the cursor,
 // because sign-ins reach the log minutes late; the overlap is deduplicated on import (by id).
+//
+// Grants have no time to page by, so every pull reads them all and hands each Graph page over as a
+// permission-grant snapshot (see EntraParser) with the service principals its grants name: each
+// grant's event id is "grant:<grant id>", so a grant already stored adds nothing.
 type EntraPuller struct {
 	PullHTTP
-	// Top is the page size (default and maximum 1000).
+	// Top is the page size of sign-ins (default and maximum 1000).
 	Top int
 	// Overlap is subtracted from the cursor (default 10 min; negative for none).
 	Overlap time.Duration
+	// TokenURL is the token endpoint for client credentials, with {tenant} replaced by the
+	// tenant id (default EntraTokenURL).
+	TokenURL string
+	// Scope is asked for in the client-credentials grant (default EntraGraphScope).
+	Scope string
+	// SkipGrants leaves out the permission-grant pull (sign-ins only).
+	SkipGrants bool
+
+	tokens tokenCache
 }
 
-// Pull implements Puller.
+// Pull implements Puller: the sign-ins, then the permission grants. The grants are read even when
+// the sign-ins fail (a tenant without a P1 licence has no sign-in log), unless no token could be
+// had at all.
 func (p *EntraPuller) Pull(ctx context.Context, src Source, cursor string, page func(string, io.Reader) error) (string, error) {
+	cred, creds, err := p.entraCredential(ctx, src)
+	if err != nil {
+		return cursor, err
+	}
+	cursor, signErr := p.pullSignIns(ctx, src, cred, cursor, page)
+	if signErr != nil {
+		signErr = fmt.Errorf("sign-ins: %w", signErr)
+	}
+	var te *TokenError
+	if p.SkipGrants || ctx.Err() != nil || errors.As(signErr, &te) {
+		return cursor, signErr
+	}
+	tenant := ""
+	if creds != nil {
+		tenant = creds.TenantID
+	}
+	if err := p.pullGrants(ctx, src, cred, tenant, cursor, page); err != nil {
+		return cursor, errors.Join(signErr, fmt.Errorf("permission grants: %w", err))
+	}
+	return cursor, signErr
+}
+
+func (p *EntraPuller) pullSignIns(ctx context.Context, src Source, cred *credential, cursor string, page func(string, io.Reader) error) (string, error) {
 	rp, err := parseCursor(cursor, p.now())
 	if err != nil {
 		return cursor, err
@@ -53,7 +98,7 @@ func (p *EntraPuller) Pull(ctx context.Context, src Source, cursor string, page 
 		return cursor, err
 	}
 	for {
-		body, _, err := p.get(ctx, next, "Bearer "+src.Secret)
+		body, _, err := p.get(ctx, next, cred)
 		if err != nil {
 			return cursor, err
 		}
@@ -92,4 +137,98 @@ func (p *EntraPuller) Pull(ctx context.Context, src Source, cursor string, page 
 		}
 		next = rp.Next
 	}
+}
+
+// grantSnapshot is one page of grants in the EntraParser's permission-grant snapshot form.
+type grantSnapshot struct {
+	SnapshotTime      string            `json:"snapshotTime"`
+	TenantID          string            `json:"tenantId,omitempty"`
+	ServicePrincipals []json.RawMessage `json:"servicePrincipals"`
+	Grants            []json.RawMessage `json:"grants"`
+}
+
+// spSelect is what the parser reads of a service principal.
+const spSelect = "id,appId,appDisplayName,displayName,appOwnerOrganizationId"
+
+// pullGrants reads every permission grant, page by page, joins each page to the service
+// principals of its clients (each looked up once per pull) and hands it over as a snapshot.
+// cursor is the sign-ins' cursor: the grant pages carry it, so storing them moves nothing.
+func (p *EntraPuller) pullGrants(ctx context.Context, src Source, cred *credential, tenant, cursor string, page func(string, io.Reader) error) error {
+	at := p.now().UTC().Format(time.RFC3339Nano)
+	sps := map[string]json.RawMessage{} // client id (lower case) → service principal; nil: gone
+	next := src.BaseURL + "/v1.0/oauth2PermissionGrants"
+	for next != "" {
+		body, _, err := p.get(ctx, next, cred)
+		if err != nil {
+			return err
+		}
+		var pg struct {
+			Value    []json.RawMessage `json:"value"`
+			NextLink string            `json:"@odata.nextLink"`
+		}
+		if err := json.Unmarshal(body, &pg); err != nil {
+			return fmt.Errorf("graph permission-grants page: %w", err)
+		}
+		if pg.NextLink != "" {
+			if err := sameOrigin(src.BaseURL, pg.NextLink); err != nil {
+				return err
+			}
+		}
+		snap := grantSnapshot{SnapshotTime: at, TenantID: tenant, ServicePrincipals: []json.RawMessage{}}
+		inPage := map[string]bool{}
+		for _, raw := range pg.Value {
+			var g struct {
+				ClientID string `json:"clientId"`
+			}
+			_ = json.Unmarshal(raw, &g) // a malformed grant is the parser's to reject
+			id := strings.ToLower(strings.TrimSpace(g.ClientID))
+			if id != "" {
+				sp, seen := sps[id]
+				if !seen {
+					if sp, err = p.servicePrincipal(ctx, src, cred, id); err != nil {
+						return err
+					}
+					sps[id] = sp
+				}
+				if sp == nil {
+					// The app was deleted while a grant to it remains: nothing to report.
+					slog.DebugContext(ctx, "permission grant of a deleted service principal skipped", "source", src.Name, "client_id", id)
+					continue
+				}
+				if !inPage[id] {
+					inPage[id] = true
+					snap.ServicePrincipals = append(snap.ServicePrincipals, sp)
+				}
+			}
+			snap.Grants = append(snap.Grants, raw)
+		}
+		if len(snap.Grants) > 0 {
+			out, err := json.Marshal(snap)
+			if err != nil {
+				return fmt.Errorf("permission-grant snapshot: %w", err)
+			}
+			if err := page(FormatEntra, newPage(out, cursor)); err != nil {
+				return err
+			}
+		}
+		next = pg.NextLink
+	}
+	return nil
+}
+
+// servicePrincipal fetches one service principal by object id; nil when it no longer exists.
+func (p *EntraPuller) servicePrincipal(ctx context.Context, src Source, cred *credential, id string) (json.RawMessage, error) {
+	u := src.BaseURL + "/v1.0/servicePrincipals/" + url.PathEscape(id) + "?" + url.Values{"$select": {spSelect}}.Encode()
+	body, _, err := p.get(ctx, u, cred)
+	var he *HTTPError
+	if errors.As(err, &he) && he.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("graph service principal %s: the response is not JSON", id)
+	}
+	return json.RawMessage(body), nil
 }

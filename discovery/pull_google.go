@@ -13,9 +13,10 @@ import (
 
 // GooglePuller reads Google Workspace activities from the Admin SDK Reports API,
 // GET /admin/reports/v1/activity/users/all/applications/{app}, for the applications token
-// (OAuth grants) and saml (Google as IdP), with a bearer token. (Minting that token — a service
-// account with domain-wide delegation and the admin.reports.audit.readonly scope — is not done
-// here: the source's secret is used as the token as is.)
+// (OAuth grants) and saml (Google as IdP). A source whose secret is a service-account key (with
+// domain-wide delegation of the admin.reports.audit.readonly scope) gets its tokens with a signed
+// JWT for its subject, an admin, cached until they expire; any other secret is sent as a bearer
+// token.
 //
 // Every window starts Overlap (default 10 min) before the cursor, since activities reach the
 // report late; overlapping events are deduplicated on import. Activities come newest first, so
@@ -29,11 +30,19 @@ type GooglePuller struct {
 	Overlap time.Duration
 	// Applications to read (default token, saml).
 	Applications []string
+	// Scope is asked for with a service-account key (default GoogleReportsScope).
+	Scope string
+
+	tokens tokenCache
 }
 
 // Pull implements Puller.
 func (p *GooglePuller) Pull(ctx context.Context, src Source, cursor string, page func(string, io.Reader) error) (string, error) {
 	rp, err := parseCursor(cursor, p.now())
+	if err != nil {
+		return cursor, err
+	}
+	cred, err := p.googleCredential(ctx, src)
 	if err != nil {
 		return cursor, err
 	}
@@ -67,7 +76,7 @@ func (p *GooglePuller) Pull(ctx context.Context, src Source, cursor string, page
 				q.Set("pageToken", token)
 			}
 			u := src.BaseURL + "/admin/reports/v1/activity/users/all/applications/" + url.PathEscape(app) + "?" + q.Encode()
-			body, _, err := p.get(ctx, u, "Bearer "+src.Secret)
+			body, _, err := p.get(ctx, u, cred)
 			if err != nil {
 				return cursor, err
 			}

@@ -45,8 +45,9 @@ func (p *OktaPuller) Pull(ctx context.Context, src Source, cursor string, page f
 	} else if err := sameOrigin(src.BaseURL, next); err != nil {
 		return cursor, err
 	}
+	cred := staticCredential("SSWS " + strings.TrimSpace(src.Secret))
 	for {
-		body, hdr, err := p.get(ctx, next, "SSWS "+src.Secret)
+		body, hdr, err := p.get(ctx, next, cred)
 		if err != nil {
 			return cursor, err
 		}

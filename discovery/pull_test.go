@@ -325,6 +325,11 @@ func entraServer(t *testing.T, rec *recorder, signIns []string, failPage, transi
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec.add(r)
+		if r.URL.Path == "/v1.0/oauth2PermissionGrants" && r.Header.Get("Authorization") == "Bearer tok-123" {
+			// The pull reads grants after sign-ins; this tenant has none.
+			_, _ = w.Write([]byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#oauth2PermissionGrants","value":[]}`))
+			return
+		}
 		if r.URL.Path != "/v1.0/auditLogs/signIns" || r.Header.Get("Authorization") != "Bearer tok-123" {
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte(`{"error":{"code":"InvalidAuthenticationToken","message":"Access token is empty."}}`))

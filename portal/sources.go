@@ -14,28 +14,37 @@ import (
 type sourcesView struct {
 	Sources []discovery.Source
 	Form    discovery.Source
+	Subject string // Google: the admin the service account acts as
 	Errors  map[string]string
 }
 
 func (s *Server) sourcesPage(c *gin.Context) {
-	s.renderSources(c, http.StatusOK, discovery.Source{Kind: "okta"}, nil)
+	s.renderSources(c, http.StatusOK, discovery.Source{Kind: "okta"}, "", nil)
 }
 
-func (s *Server) renderSources(c *gin.Context, status int, form discovery.Source, fieldErrs map[string]string) {
+func (s *Server) renderSources(c *gin.Context, status int, form discovery.Source, subject string, fieldErrs map[string]string) {
 	list, err := s.discovery.Sources(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	form.Secret = ""
-	s.render(c, status, "sources", "Log sources", sourcesView{Sources: list, Form: form, Errors: fieldErrs})
+	s.render(c, status, "sources", "Log sources", sourcesView{Sources: list, Form: form, Subject: subject, Errors: fieldErrs})
 }
 
 func (s *Server) createSource(c *gin.Context) {
 	form := discovery.Source{Kind: c.PostForm("kind"), Name: c.PostForm("name"), BaseURL: c.PostForm("base_url"), Secret: c.PostForm("secret")}
+	subject := c.PostForm("subject")
+	if form.Kind == discovery.FormatGoogle {
+		// The key file is pasted as downloaded; the admin to act as is typed beside it. A key that
+		// is not JSON is left for CreateSource to refuse with its field error.
+		if merged, err := discovery.WithGoogleSubject(form.Secret, subject); err == nil {
+			form.Secret = merged
+		}
+	}
 	if _, err := s.discovery.CreateSource(c.Request.Context(), actorOf(c), form); err != nil {
 		if fields, ok := formErrors(err); ok {
-			s.renderSources(c, statusOfErr(err), form, fields)
+			s.renderSources(c, statusOfErr(err), form, subject, fields)
 			return
 		}
 		s.fail(c, err)
