@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"strings"
 )
@@ -23,7 +24,11 @@ import (
 // outcome.result SUCCESS/ALLOW → success, FAILURE/DENY → failure, CHALLENGE → interrupted,
 // anything else → unknown. SourceEventID is the event's uuid; Okta may deliver the same uuid
 // twice, and both copies are emitted (the store keeps one).
-type OktaParser struct{}
+type OktaParser struct {
+	// Workers is how many goroutines decode records (default: one per CPU). With 1, reading
+	// and decoding share one goroutine.
+	Workers int
+}
 
 // Format implements Parser.
 func (*OktaParser) Format() string { return FormatOkta }
@@ -73,7 +78,11 @@ func (p *OktaParser) Parse(ctx context.Context, r io.Reader, emit func(UsageEven
 		return Stats{}, err
 	}
 	run := oktaRun{in: in, js: newJSONStream(in), sink: newSink(ctx, emit, reject)}
-	err = run.js.eachRecord(run.one, run.one)
+	if n := orDefault(p.Workers, parseWorkers()); n > 1 {
+		err = parseParallel(ctx, n, run.js.eachRaw, decodeOkta, run.apply)
+	} else {
+		err = run.js.eachRecord(run.one, run.one)
+	}
 	return run.sink.stats, err
 }
 
@@ -84,30 +93,64 @@ type oktaRun struct {
 	records int
 }
 
+// oktaResult is what one record decodes to.
+type oktaResult struct {
+	empty bool  // no uuid, eventType or published: not an Okta event
+	bad   error // a field of the wrong JSON type
+	e     UsageEvent
+	skip  bool   // not about an app
+	why   string // why the event cannot be used
+}
+
+func resultOf(ev *oktaEvent, bad error) oktaResult {
+	if ev.UUID == "" && ev.EventType == "" && ev.Published == "" && ev.LegacyEventType == "" {
+		return oktaResult{empty: true}
+	}
+	if bad != nil {
+		return oktaResult{bad: bad}
+	}
+	var res oktaResult
+	res.e, res.skip, res.why = oktaToEvent(ev)
+	return res
+}
+
+// decodeOkta decodes and maps one record; it runs on a parse worker.
+func decodeOkta(rec rawRecord) oktaResult {
+	var ev oktaEvent
+	var bad error
+	// The reader has checked the JSON, so an error here is a value of the wrong type.
+	if err := json.Unmarshal(rec.raw, &ev); err != nil {
+		bad = describeValueError(err)
+	}
+	return resultOf(&ev, bad)
+}
+
+// one reads, decodes and applies the next record on one goroutine.
 func (r *oktaRun) one() error {
 	var ev oktaEvent
 	pos, bad, err := r.js.decode(&ev)
 	if err != nil {
 		return err
 	}
+	return r.apply(rawRecord{raw: r.js.raw(pos, sniffSize), line: pos.line}, resultOf(&ev, bad))
+}
+
+// apply counts one record's result, in input order.
+func (r *oktaRun) apply(rec rawRecord, res oktaResult) error {
 	r.records++
-	if ev.UUID == "" && ev.EventType == "" && ev.Published == "" && ev.LegacyEventType == "" {
-		if r.records == 1 {
-			return r.in.wrongFormat(pos.line, r.js.raw(pos, sniffSize), "the first record has no uuid, eventType or published field")
-		}
-		return r.sink.rejected(pos.line, r.js.raw(pos, maxExcerptSize), "not an Okta System Log event: no uuid, eventType or published")
-	}
-	if bad != nil {
-		return r.sink.rejected(pos.line, r.js.raw(pos, maxExcerptSize), "%v", bad)
-	}
-	e, skip, why := oktaToEvent(&ev)
 	switch {
-	case skip:
+	case res.empty && r.records == 1:
+		return r.in.wrongFormat(rec.line, head(rec.raw, sniffSize), "the first record has no uuid, eventType or published field")
+	case res.empty:
+		return r.sink.rejected(rec.line, head(rec.raw, maxExcerptSize), "not an Okta System Log event: no uuid, eventType or published")
+	case res.bad != nil:
+		return r.sink.rejected(rec.line, head(rec.raw, maxExcerptSize), "%v", res.bad)
+	case res.skip:
 		return r.sink.skipped()
-	case why != "":
-		return r.sink.rejected(pos.line, r.js.raw(pos, maxExcerptSize), "%s", why)
+	case res.why != "":
+		return r.sink.rejected(rec.line, head(rec.raw, maxExcerptSize), "%s", res.why)
 	}
-	return r.sink.emitted(e)
+	return r.sink.emitted(res.e)
 }
 
 // oktaToEvent maps one System Log event. skip says it is not about an app; why, when not empty,
