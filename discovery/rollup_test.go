@@ -3,8 +3,10 @@ package discovery_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -151,5 +153,43 @@ func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
 		if sum != want.EventsAll || fails != want.Failures {
 			t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Key, sum, fails, want.EventsAll, want.Failures)
 		}
+	}
+}
+
+// TestImportAfterKnownEventsStoresTheRest imports the first 2,500 events of a log and then the
+// whole log of 6,000: the second import meets only known events in its first chunks, so it
+// switches to looking ids up before inserting, and must still store the other 3,500 once,
+// including some that repeat within the log, and count them in the rollups.
+func TestImportAfterKnownEventsStoresTheRest(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
+			ctx := context.Background()
+			st := discovery.NewStore(d)
+			now := testNow()
+			st.Now = func() time.Time { return now }
+			var lines []string
+			for i := range 6000 {
+				at := now.Add(-time.Duration(i) * time.Minute).Format(time.RFC3339)
+				lines = append(lines, fmt.Sprintf("evt-%d,%s,user%d@example.com,App %d,success", i, at, i%97, i%29))
+			}
+			// Some events are delivered twice, far apart.
+			for i := 3000; i < 6000; i += 500 {
+				lines = append(lines, lines[i])
+			}
+			head := "id,time,user,app,outcome\n"
+			first, err := st.Import(ctx, audit.System, "csv", "part.csv", strings.NewReader(head+strings.Join(lines[:2500], "\n")))
+			if err != nil || first.New != 2500 {
+				t.Fatalf("first import: %+v, %v", first, err)
+			}
+			all, err := st.Import(ctx, audit.System, "csv", "all.csv", strings.NewReader(head+strings.Join(lines, "\n")))
+			if err != nil || all.New != 3500 || all.Duplicate != len(lines)-3500 {
+				t.Fatalf("second import: new %d, duplicate %d (%v); want 3500 and %d", all.New, all.Duplicate, err, len(lines)-3500)
+			}
+			if n := count(t, d, "SELECT COUNT(*) FROM usage_events"); n != 6000 {
+				t.Errorf("%d events stored, want 6000", n)
+			}
+			check(t, d, st, now)
+		})
 	}
 }

@@ -122,13 +122,14 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		defer mu.Unlock()
 		return storeErr
 	}
+	var dd dedup
 	wg.Go(func() {
 		unrolled := 0
 		for b := range batches {
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
-			n, err := s.storeBatch(ctx, run.ID, b, matcher)
+			n, err := s.storeBatch(ctx, run.ID, b, matcher, &dd)
 			if err == nil {
 				run.New += n
 				run.Duplicate += len(b) - n
@@ -225,10 +226,15 @@ func fileNameOr(name, format string) string {
 	return format + " log"
 }
 
+// dedup remembers, from one chunk to the next of an import, whether most events were already
+// stored, as when a file is imported again or an export overlaps the last one.
+type dedup struct{ mostlyKnown bool }
+
 // storeBatch inserts events, skipping those already stored, and records their apps; it
-// returns how many events were new. One multi-row statement per chunk keeps round trips few,
-// which is what makes a re-import of known events cheap.
-func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent, m *matcher) (int, error) {
+// returns how many events were new. One multi-row statement per chunk keeps round trips few.
+// While most events turn out to be known, each chunk first asks which of its ids are stored,
+// a lookup that costs far less than offering every row to the insert, and inserts only the rest.
+func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent, m *matcher, dd *dedup) (int, error) {
 	added := 0
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		type span struct {
@@ -241,6 +247,16 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 		const chunk = 1000
 		for start := 0; start < len(events); start += chunk {
 			part := events[start:min(start+chunk, len(events))]
+			offered := len(part)
+			if dd.mostlyKnown {
+				var err error
+				if part, err = withoutStored(ctx, tx, part); err != nil {
+					return err
+				}
+			}
+			if len(part) == 0 {
+				continue
+			}
 			var q strings.Builder
 			q.WriteString("INSERT INTO usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id) VALUES ")
 			args := make([]any, 0, len(part)*10)
@@ -258,6 +274,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			if err := tx.SelectContext(ctx, &inserted, tx.Rebind(q.String()), args...); err != nil {
 				return fmt.Errorf("store events: %w", err)
 			}
+			dd.mostlyKnown = 2*len(inserted) < offered
 			if len(inserted) == 0 {
 				continue
 			}
@@ -308,6 +325,32 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 		return err
 	})
 	return added, err
+}
+
+// withoutStored returns the events of part whose ids are not stored yet.
+func withoutStored(ctx context.Context, tx *sqlx.Tx, part []UsageEvent) ([]UsageEvent, error) {
+	bySource := map[SourceKind][]any{}
+	for _, e := range part {
+		bySource[e.Source] = append(bySource[e.Source], e.SourceEventID)
+	}
+	known := make(map[string]bool, len(part))
+	for src, ids := range bySource {
+		q := "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+		var stored []string
+		if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), append([]any{string(src)}, ids...)...); err != nil {
+			return nil, fmt.Errorf("look up stored events: %w", err)
+		}
+		for _, id := range stored {
+			known[string(src)+"\x00"+id] = true
+		}
+	}
+	fresh := part[:0:0]
+	for _, e := range part {
+		if !known[string(e.Source)+"\x00"+e.SourceEventID] {
+			fresh = append(fresh, e)
+		}
+	}
+	return fresh, nil
 }
 
 // matcher links discovered app keys to catalogue apps: an exact identifier first (domain,
