@@ -1,6 +1,7 @@
 # Paved developer tasks. `make test` is the test command (see scripts/test.sh).
 #   make test ARGS='-run TestFoo ./catalog/...'   extra go test arguments
 #   make lint                                     gofmt check, go vet, staticcheck
+#   make bench-aggregate ARGS='-events 200000'    usage rollup and dashboard query timings
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/bin/staticcheck
@@ -46,3 +47,10 @@ bench-search:
 .PHONY: bench-import
 bench-import:
 	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/import $(ARGS)
+
+# Usage aggregation benchmark: 10,000,000 synthetic events generated in SQL, the rollup of all
+# of them at once, and the dashboard queries (rollups vs raw events), on SQLite and PostgreSQL.
+# ARGS='-events 200000' for a shorter run.
+.PHONY: bench-aggregate
+bench-aggregate:
+	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/aggregate $(ARGS)

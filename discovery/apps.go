@@ -323,8 +323,8 @@ func (a DiscoveredApp) CatalogueStatus() string {
 // request: the discovered apps linked to appID, or known by the app's normalised name.
 func (s *Store) ActiveUsers(ctx context.Context, appID *int64, name string) (int, error) {
 	var n int
-	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT u.user_key) FROM usage_app_users u JOIN discovered_apps d ON d.app_key = u.app_key
-		WHERE (d.app_id = ? OR d.app_key = ?) AND u.last_used >= ?`),
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT user_key) FROM usage_app_users
+		WHERE app_key IN (SELECT app_key FROM discovered_apps WHERE app_id = ? UNION SELECT ?) AND last_used >= ?`),
 		appID, KeyName+NormalizeAppName(name), s.now().AddDate(0, 0, -90))
 	if err != nil {
 		return 0, fmt.Errorf("active users of %s: %w", name, err)
