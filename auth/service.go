@@ -9,7 +9,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/pavedhq/paved/internal/db"
 )
@@ -21,6 +24,9 @@ type Service struct {
 	Now         func() time.Time
 	idleTimeout time.Duration
 	maxLifetime time.Duration
+
+	tokenStmtMu sync.Mutex
+	tokenStmt   *sqlx.Stmt // see tokenByHash
 }
 
 // Options tune session lifetimes.

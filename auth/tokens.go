@@ -173,6 +173,21 @@ func (s *Service) RevokeToken(ctx context.Context, actor audit.Actor, id int64, 
 	return t, err
 }
 
+// tokenByHash returns the statement that finds a token by the hash of its secret, prepared
+// once: every API request runs it, and preparing it each time cost as much as running it.
+func (s *Service) tokenByHash(ctx context.Context) (*sqlx.Stmt, error) {
+	s.tokenStmtMu.Lock()
+	defer s.tokenStmtMu.Unlock()
+	if s.tokenStmt == nil {
+		stmt, err := s.db.PreparexContext(ctx, s.db.Rebind("SELECT "+tokenColumns+" FROM api_tokens WHERE token_hash = ?"))
+		if err != nil {
+			return nil, fmt.Errorf("prepare the token lookup: %w", err)
+		}
+		s.tokenStmt = stmt
+	}
+	return s.tokenStmt, nil
+}
+
 func describeToken(id int64, name string) string {
 	if id != 0 {
 		return fmt.Sprintf("with id %d", id)
@@ -185,8 +200,12 @@ func (s *Service) AuthenticateToken(ctx context.Context, secret string) (Token, 
 	if !strings.HasPrefix(secret, tokenPrefix) {
 		return Token{}, errs.E(errs.Unauthorized, "The API token is not valid.")
 	}
+	stmt, err := s.tokenByHash(ctx)
+	if err != nil {
+		return Token{}, err
+	}
 	var t Token
-	err := s.db.GetContext(ctx, &t, s.db.Rebind("SELECT "+tokenColumns+" FROM api_tokens WHERE token_hash = ?"), hashSecret(secret))
+	err = stmt.GetContext(ctx, &t, hashSecret(secret))
 	if db.IsNotFound(err) {
 		return Token{}, errs.E(errs.Unauthorized, "The API token is not valid.")
 	}

@@ -5,6 +5,7 @@
 //
 //	make bench-search              # starts Meilisearch from the test harness, then runs this
 //	go run ./bench/search -apps 5000 -meili-url http://127.0.0.1:7700 -meili-key KEY
+//	make bench-search ARGS='-cpuprofile /tmp/search.prof'   # then go tool pprof -top /tmp/search.prof.bleve
 package main
 
 import (
@@ -21,9 +22,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pavedhq/paved/auth"
@@ -46,12 +49,16 @@ func main() {
 	meiliKey := flag.String("meili-key", os.Getenv("PAVED_TEST_MEILI_KEY"), "Meilisearch key")
 	skipBleve := flag.Bool("skip-bleve", false, "measure only the Meilisearch targets")
 	conns := flag.Int("db-conns", 0, "database connections of the portal (0: the default)")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each target's timed run to this path plus .bleve, .meili-portal or .meili-direct")
 	flag.Parse()
 	if err := run(context.Background(), *apps, *clients, *rounds, *meiliURL, *meiliKey, *skipBleve, *conns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/search:", err)
 		os.Exit(1)
 	}
 }
+
+// cpuProfile is the -cpuprofile flag: a path prefix, or empty for no profiles.
+var cpuProfile string
 
 func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey string, skipBleve bool, conns int) error {
 	dir, err := os.MkdirTemp("", "paved-bench-search-")
@@ -83,8 +90,8 @@ func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey str
 	fmt.Printf("catalogue: %d synthetic apps + the seed, written in %s\n", nApps, time.Since(start).Round(time.Millisecond))
 
 	type target struct {
-		name string
-		do   func(ctx context.Context, q string) error
+		name, short string
+		do          func(ctx context.Context, q string) error
 	}
 	var targets []target
 	build := map[string]time.Duration{}
@@ -101,7 +108,7 @@ func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey str
 	}
 	defer closeB()
 	if !skipBleve {
-		targets = append(targets, target{"portal API on Bleve", bleveAPI})
+		targets = append(targets, target{"portal API on Bleve", "bleve", bleveAPI})
 	}
 
 	if meiliURL != "" {
@@ -122,7 +129,7 @@ func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey str
 			return err
 		}
 		defer closeM()
-		targets = append(targets, target{"portal API on Meilisearch", meiliAPI}, target{"Meilisearch directly", directMeili(meiliURL, meiliKey, uid)})
+		targets = append(targets, target{"portal API on Meilisearch", "meili-portal", meiliAPI}, target{"Meilisearch directly", "meili-direct", directMeili(meiliURL, meiliKey, uid)})
 	} else {
 		fmt.Println("no Meilisearch URL: measuring Bleve only (run `make bench-search` for all three)")
 	}
@@ -134,28 +141,47 @@ func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey str
 
 	queries := queryList()
 	fmt.Printf("\n%d queries × %d rounds × %d clients per target\n\n", len(queries), rounds, clients)
-	fmt.Printf("%-28s %9s %9s %9s %12s\n", "target", "p50", "p95", "p99", "queries/s")
+	fmt.Printf("%-28s %9s %9s %9s %12s %12s\n", "target", "p50", "p95", "p99", "queries/s", "CPU/query")
 	var p95 = map[string]time.Duration{}
 	for _, tg := range targets {
-		lat, elapsed, err := hammer(ctx, tg.do, queries, clients, rounds)
+		var prof string
+		if cpuProfile != "" {
+			prof = cpuProfile + "." + tg.short
+		}
+		cpu0 := processCPU()
+		lat, elapsed, err := hammer(ctx, tg.do, queries, clients, rounds, prof)
+		cpu := processCPU() - cpu0
 		if err != nil {
 			return fmt.Errorf("%s: %w", tg.name, err)
 		}
 		slices.Sort(lat)
 		q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 		p95[tg.name] = q(0.95)
-		fmt.Printf("%-28s %9s %9s %9s %12.0f\n", tg.name, ms(q(0.50)), ms(q(0.95)), ms(q(0.99)), float64(len(lat))/elapsed.Seconds())
+		fmt.Printf("%-28s %9s %9s %9s %12.0f %12s\n", tg.name, ms(q(0.50)), ms(q(0.95)), ms(q(0.99)), float64(len(lat))/elapsed.Seconds(), ms(cpu/time.Duration(len(lat))))
 	}
 	if a, b := p95["portal API on Meilisearch"], p95["Meilisearch directly"]; a > 0 && b > 0 {
 		fmt.Printf("\nportal-over-Meilisearch p95 / direct Meilisearch p95 = %.2f×\n", float64(a)/float64(b))
 	}
+	fmt.Println("CPU/query: this process's CPU time (the portal and the benchmark's clients; not Meilisearch's) per query.")
 	return nil
+}
+
+// processCPU returns the CPU time this process has used, user and system. On a shared machine
+// it says more about what a query costs than latency, which other work inflates.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
 // hammer runs the queries from concurrent clients and returns every latency.
-func hammer(ctx context.Context, do func(context.Context, string) error, queries []string, clients, rounds int) ([]time.Duration, time.Duration, error) {
+// With a non-empty profile path it writes a CPU profile of the timed part (not the warm-up)
+// there; the portal runs in this process, so the profile shows what it spends per request.
+func hammer(ctx context.Context, do func(context.Context, string) error, queries []string, clients, rounds int, profile string) ([]time.Duration, time.Duration, error) {
 	var (
 		mu   sync.Mutex
 		all  []time.Duration
@@ -167,6 +193,17 @@ func hammer(ctx context.Context, do func(context.Context, string) error, queries
 		if err := do(ctx, q); err != nil {
 			return nil, 0, err
 		}
+	}
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return nil, 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, 0, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	for c := range clients {

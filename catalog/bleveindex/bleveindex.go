@@ -7,8 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/analysis"
@@ -17,6 +21,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/char/asciifolding"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 
 	"github.com/pavedhq/paved/catalog"
@@ -37,7 +42,15 @@ const (
 	fieldStatusRank    = "status_rank"
 	fieldNameSort      = "name_sort"
 	fieldDoc           = "doc"
+	// synPrefix names the field that lists, for a searchable field, the synonym groups a
+	// phrase of which it contains ("syn_tags" of an app tagged "video conferencing" holds the
+	// video-call group's token). See synonymTokens.
+	synPrefix = "syn_"
 )
+
+// synonymFields are the searchable fields a synonym is looked for in. Vendor is left out: a
+// vendor is not a need.
+var synonymFields = []string{fieldName, fieldAliases, fieldTags, fieldCategoryLabel, fieldDescription}
 
 // analyzerName is the analyzer of every searchable field and of query text: Unicode word
 // segmentation, lower case, accents folded (so "Café" and "cafe" meet). No stemming: prefix and
@@ -46,8 +59,22 @@ const analyzerName = "paved_text"
 
 // mappingVersion changes whenever buildMapping changes in a way an existing index on disk
 // cannot follow. Open rebuilds such an index empty (the index is derived data) and reports it
-// through Created, so the caller can reindex.
-const mappingVersion = "1"
+// through Created, so the caller can reindex. It includes a digest of catalog.Synonyms, whose
+// groups are found in documents as they are indexed (synonymTokens): a changed list needs a
+// rebuild too.
+var mappingVersion = "2-" + synonymsDigest()
+
+func synonymsDigest() string {
+	h := fnv.New32a()
+	for _, g := range catalog.Synonyms {
+		for _, p := range g {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	return strconv.FormatUint(uint64(h.Sum32()), 16)
+}
 
 var versionKey = []byte("paved_mapping_version")
 
@@ -57,7 +84,14 @@ type Index struct {
 	created  bool
 	analyzer analysis.Analyzer
 	synonyms [][][]string // catalog.Synonyms, analyzed
-	slack    int          // windowSlack; tests set 0 to exercise window widening
+
+	tableMu sync.Mutex
+	table   *docTable // of the snapshot searched last; see tableFor
+
+	// closeMu keeps Close from closing the files under a search, which reads the index's
+	// snapshot directly (Search).
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 var _ catalog.Index = (*Index)(nil)
@@ -106,7 +140,9 @@ func OpenMemory() (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	bi, err := bleve.NewMemOnly(m)
+	// Scorch, as on disk, rather than NewMemOnly's older engine: searches rely on scorch's
+	// internal document numbers (see docTable).
+	bi, err := bleve.NewUsing("", m, scorch.Name, scorch.Name, nil)
 	if err != nil {
 		return nil, fmt.Errorf("create an in-memory search index: %w", err)
 	}
@@ -122,12 +158,21 @@ func newIndex(bi bleve.Index) (*Index, error) {
 }
 
 func wrap(bi bleve.Index, created bool) (*Index, error) {
+	adv, err := bi.Advanced()
+	if err != nil {
+		bi.Close()
+		return nil, fmt.Errorf("open the search index's engine: %w", err)
+	}
+	if _, ok := adv.(*scorch.Scorch); !ok {
+		bi.Close()
+		return nil, fmt.Errorf("the search index uses the %T engine, not scorch: delete it to have it rebuilt", adv)
+	}
 	a := bi.Mapping().AnalyzerNamed(analyzerName)
 	if a == nil {
 		bi.Close()
 		return nil, fmt.Errorf("the search index has no analyzer %s", analyzerName)
 	}
-	ix := &Index{bi: bi, created: created, analyzer: a, slack: windowSlack}
+	ix := &Index{bi: bi, created: created, analyzer: a}
 	ix.synonyms = ix.synonymGroups()
 	return ix, nil
 }
@@ -182,6 +227,12 @@ func buildMapping() (*mapping.IndexMappingImpl, error) {
 	for _, f := range []string{fieldName, fieldAliases, fieldVendor, fieldTags, fieldCategoryLabel, fieldDescription} {
 		dm.AddFieldMappingsAt(f, searchable())
 	}
+	for _, f := range synonymFields {
+		syn := bleve.NewKeywordFieldMapping()
+		syn.Analyzer = keyword.Name
+		syn.Store, syn.IncludeInAll, syn.IncludeTermVectors, syn.DocValues = false, false, false, false
+		dm.AddFieldMappingsAt(synPrefix+f, syn)
+	}
 	dm.AddFieldMappingsAt(fieldStatus, kw())
 	dm.AddFieldMappingsAt(fieldCategory, kw())
 	dm.AddFieldMappingsAt(fieldNameSort, kw())
@@ -193,14 +244,14 @@ func buildMapping() (*mapping.IndexMappingImpl, error) {
 }
 
 // bleveDoc is what Bleve indexes for one app.
-func bleveDoc(d catalog.IndexDoc) (map[string]any, error) {
+func (ix *Index) bleveDoc(d catalog.IndexDoc) (map[string]any, error) {
 	// The rank follows the status: the index owns the ordering, whatever the caller set.
 	d.StatusRank = d.Status.Rank()
 	raw, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{
+	doc := map[string]any{
 		fieldName:          d.Name,
 		fieldAliases:       d.Aliases,
 		fieldVendor:        d.Vendor,
@@ -212,8 +263,39 @@ func bleveDoc(d catalog.IndexDoc) (map[string]any, error) {
 		fieldStatusRank:    float64(d.StatusRank),
 		fieldNameSort:      nameKey(d.Name),
 		fieldDoc:           string(raw),
-	}, nil
+	}
+	for f, values := range map[string][]string{
+		fieldName: {d.Name}, fieldAliases: d.Aliases, fieldTags: d.Tags,
+		fieldCategoryLabel: {d.CategoryLabel}, fieldDescription: {d.Description},
+	} {
+		if toks := ix.synonymTokens(values); len(toks) > 0 {
+			doc[synPrefix+f] = toks
+		}
+	}
+	return doc, nil
 }
+
+// synonymTokens returns the tokens of the synonym groups that any of values mentions: a
+// phrase of the group as consecutive words of one value.
+//
+// Why at index time: searching each phrase of a group in each field, as phrase queries, cost
+// more than the rest of a query together, most of it for apps that only match the synonym.
+// A term query on the group's token finds the same apps for the price of one posting list.
+func (ix *Index) synonymTokens(values []string) []string {
+	var out []string
+	for _, v := range values {
+		terms := ix.analyze(v)
+		for gi, group := range ix.synonyms {
+			if tok := synonymToken(gi); !slices.Contains(out, tok) && mentionsAny(terms, group) {
+				out = append(out, tok)
+			}
+		}
+	}
+	return out
+}
+
+// synonymToken is the token of the synonym group with index gi in catalog.Synonyms.
+func synonymToken(gi int) string { return "g" + strconv.Itoa(gi) }
 
 // nameKey is a name as the exact-name clause and the name order compare it.
 func nameKey(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
@@ -232,7 +314,7 @@ func (ix *Index) Upsert(ctx context.Context, docs ...catalog.IndexDoc) error {
 		if d.Slug == "" {
 			return fmt.Errorf("index app %q: empty slug", d.Name)
 		}
-		bd, err := bleveDoc(d)
+		bd, err := ix.bleveDoc(d)
 		if err != nil {
 			return fmt.Errorf("index app %s: %w", d.Slug, err)
 		}
@@ -310,4 +392,9 @@ func (ix *Index) Ping(ctx context.Context) error {
 }
 
 // Close releases the index files.
-func (ix *Index) Close() error { return ix.bi.Close() }
+func (ix *Index) Close() error {
+	ix.closeMu.Lock()
+	defer ix.closeMu.Unlock()
+	ix.closed = true
+	return ix.bi.Close()
+}

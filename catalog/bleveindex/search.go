@@ -4,14 +4,18 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+	index "github.com/blevesearch/bleve_index_api"
 
 	"github.com/pavedhq/paved/catalog"
 )
@@ -31,8 +35,11 @@ var fieldBoosts = []struct {
 }
 
 const (
-	// fuzzyMinBoost is the lowest field weight that gets typo-tolerant matching.
-	fuzzyMinBoost = 3
+	// fuzzyMinBoost is the lowest field weight that gets typo-tolerant matching: the name only.
+	// Each fuzzy clause builds a Levenshtein automaton and walks a field's dictionary with it,
+	// the dearest part of building a query; a typo in an alias or vendor that is not also in
+	// the name is rare.
+	fuzzyMinBoost = 6
 	// prefixWeight scales a completion of the last word ("conflu" → "confluence") against a
 	// whole-word match of it.
 	prefixWeight = 0.7
@@ -42,6 +49,10 @@ const (
 	// exactNameBoost rewards a query that is exactly an app's name, as Meilisearch's exactness
 	// rule does: the app called what was typed outranks apps that mention it in more fields.
 	exactNameBoost = 10
+	// synonymWeight scales a synonym group's clause. A doc matches few of the group's
+	// fields, and Bleve scales the score by the share that match; the weight makes up for it,
+	// so that a synonym weighs about as much as a word of the query.
+	synonymWeight = 1.5
 	// namePhraseBoost rewards a multi-word query found as a phrase in a name ("google drive").
 	namePhraseBoost = 4
 	// maxQueryTerms bounds the work one query can ask for.
@@ -51,12 +62,10 @@ const (
 	// and hits in one tier are equally relevant. Ratios, not differences, so that weak matches
 	// of the real thing are not lumped with noise at the bottom.
 	tierRatio = 1.1
-	// windowSlack is how many hits beyond the requested page a ranked search fetches at first,
-	// so that usually one request holds every hit of the page's last relevance tier.
-	windowSlack = 32
-	// maxCategoryFacets bounds the category facet; a catalogue has a few dozen categories.
-	maxCategoryFacets = 1000
 )
+
+// logTierRatio is math.Log(tierRatio), which the compiler does not fold.
+var logTierRatio = math.Log(tierRatio)
 
 // fuzziness is how many edits a query word may be from a word in the index: Meilisearch's
 // defaults, none under five letters ("chat" is one edit from "what" and "that"), one up to
@@ -118,26 +127,73 @@ func (ix *Index) synonymGroups() [][][]string {
 
 // Search runs a query. With text it ranks by relevance, then status, then name; without
 // text it lists every app that passes the filters, approved first, then by name.
+//
+// Bleve finds and scores the matches; the rest (filters, facet counts, the order and the
+// page) is done here over every match with the snapshot's docTable, in one pass, so that only
+// the page's own hits are read from the stored documents.
 func (ix *Index) Search(ctx context.Context, q catalog.SearchQuery) (catalog.SearchResult, error) {
 	limit, offset := pageOf(q)
 	terms := ix.analyze(q.Text)
 	if len(terms) > maxQueryTerms {
 		terms = terms[:maxQueryTerms]
 	}
-	filters := filterQueries(q)
+	// Hold off Close while the snapshot is read: bleve.Index.Search does the same.
+	ix.closeMu.RLock()
+	defer ix.closeMu.RUnlock()
+	if ix.closed {
+		return catalog.SearchResult{}, fmt.Errorf("search the index: %w", bleve.ErrorIndexClosed)
+	}
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return catalog.SearchResult{}, fmt.Errorf("search the index: %w", err)
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return catalog.SearchResult{}, fmt.Errorf("search the index: %w", err)
+	}
+	defer r.Close()
+	t, err := ix.tableFor(ctx, r)
+	if err != nil {
+		return catalog.SearchResult{}, err
+	}
+	c := newCollector(t, q)
+	defer c.release()
 	if len(terms) == 0 {
-		// Text with no words in it ("!!") lists like an empty query.
-		var qq query.Query = bleve.NewMatchAllQuery()
-		if len(filters) > 0 {
-			qq = bleve.NewConjunctionQuery(append([]query.Query{qq}, filters...)...)
+		// Text with no words in it ("!!") lists like an empty query: every app, equally
+		// relevant, so status and name decide.
+		for _, n := range t.live {
+			c.add(n, 1)
 		}
-		return ix.list(ctx, qq, limit, offset)
+	} else if err := ix.match(ctx, r, ix.textQuery(terms, q.Text), c); err != nil {
+		return catalog.SearchResult{}, err
 	}
-	qq := ix.textQuery(terms, q.Text)
-	if len(filters) > 0 {
-		qq = bleve.NewConjunctionQuery(append([]query.Query{qq}, filters...)...)
+	return ix.page(r, c, limit, offset)
+}
+
+// match runs a Bleve query over the snapshot r and hands every match to c.
+func (ix *Index) match(ctx context.Context, r index.IndexReader, q query.Query, c *collector) error {
+	s, err := q.Searcher(ctx, r, ix.bi.Mapping(), search.SearcherOptions{})
+	if err != nil {
+		return fmt.Errorf("search the index: %w", err)
 	}
-	return ix.ranked(ctx, qq, limit, offset)
+	defer s.Close()
+	sctx := &search.SearchContext{DocumentMatchPool: search.NewDocumentMatchPool(s.DocumentMatchPoolSize(), 0), IndexReader: r}
+	for i := 0; ; i++ {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		dm, err := s.Next(sctx)
+		if err != nil {
+			return fmt.Errorf("search the index: %w", err)
+		}
+		if dm == nil {
+			return nil
+		}
+		c.add(dm.IndexInternalID.Value(), dm.Score)
+		sctx.DocumentMatchPool.Put(dm)
+	}
 }
 
 // pageOf applies SearchQuery's paging rules: limit 0 means 20, at most 100.
@@ -147,33 +203,6 @@ func pageOf(q catalog.SearchQuery) (limit, offset int) {
 		limit = 20
 	}
 	return min(limit, 100), offset
-}
-
-// filterQueries turns the filters into term queries on keyword fields. Their boost is 0 so
-// that a filter never changes a score: with several statuses allowed, the rarer status would
-// otherwise score higher.
-func filterQueries(q catalog.SearchQuery) []query.Query {
-	var out []query.Query
-	anyOf := func(field string, values []string) {
-		if len(values) == 0 {
-			return
-		}
-		qs := make([]query.Query, len(values))
-		for i, v := range values {
-			tq := bleve.NewTermQuery(v)
-			tq.SetField(field)
-			tq.SetBoost(0)
-			qs[i] = tq
-		}
-		out = append(out, bleve.NewDisjunctionQuery(qs...))
-	}
-	statuses := make([]string, len(q.Statuses))
-	for i, s := range q.Statuses {
-		statuses[i] = string(s)
-	}
-	anyOf(fieldStatus, statuses)
-	anyOf(fieldCategory, q.Categories)
-	return out
 }
 
 // textQuery builds the relevance query: a disjunction with one clause per query word (itself a
@@ -198,9 +227,9 @@ func (ix *Index) textQuery(terms []string, text string) query.Query {
 			tq.SetField(fb.field)
 			tq.SetBoost(fb.boost)
 			kinds := []query.Query{tq}
-			// Typos are forgiven in the names people type (name, aliases, vendor), not in the
-			// prose: fuzzy matching a large dictionary such as descriptions' costs most of a
-			// query's time and mostly finds noise.
+			// Typos are forgiven in names (see fuzzyMinBoost), not in the prose: fuzzy
+			// matching a large dictionary such as descriptions' costs most of a query's time
+			// and mostly finds noise.
 			if fz > 0 && fb.boost >= fuzzyMinBoost {
 				fq := bleve.NewFuzzyQuery(t)
 				fq.SetFuzziness(fz)
@@ -236,33 +265,23 @@ func (ix *Index) textQuery(terms []string, text string) query.Query {
 		clauses = append(clauses, bleve.NewDisjunctionQuery(perField...))
 	}
 
-	for _, group := range ix.synonyms {
+	for gi, group := range ix.synonyms {
 		if !mentionsAny(terms, group) {
 			continue
 		}
 		// The whole group, the phrase the text used included, so that a doc using that phrase
-		// scores as well as one using a synonym. Vendor is left out: a vendor is not a need.
-		// A doc matches few of the group's phrases × fields, and Bleve scales the score by the
-		// share that match; the boost is multiplied by the group's size to make up for it, so
-		// a synonym weighs about as much as a word of the query.
-		n := float64(len(group))
-		var alts []query.Query
-		for _, phrase := range group {
-			for _, fb := range fieldBoosts {
-				if fb.field == fieldVendor {
-					continue
-				}
-				if len(phrase) == 1 {
-					tq := bleve.NewTermQuery(phrase[0])
-					tq.SetField(fb.field)
-					tq.SetBoost(fb.boost * n)
-					alts = append(alts, tq)
-				} else {
-					pq := bleve.NewPhraseQuery(phrase, fb.field)
-					pq.SetBoost(fb.boost * n)
-					alts = append(alts, pq)
-				}
+		// scores as well as one using a synonym: the group's token, which documents carry in
+		// a syn_ field for each field that mentions the group (synonymTokens).
+		tok := synonymToken(gi)
+		alts := make([]query.Query, 0, len(synonymFields))
+		for _, fb := range fieldBoosts {
+			if !slices.Contains(synonymFields, fb.field) {
+				continue
 			}
+			tq := bleve.NewTermQuery(tok)
+			tq.SetField(synPrefix + fb.field)
+			tq.SetBoost(fb.boost * synonymWeight)
+			alts = append(alts, tq)
 		}
 		clauses = append(clauses, bleve.NewDisjunctionQuery(alts...))
 	}
@@ -291,132 +310,233 @@ func mentionsAny(terms []string, group [][]string) bool {
 	return false
 }
 
-// addFacets asks for the status and category counts over every match.
-func addFacets(req *bleve.SearchRequest) {
-	req.AddFacet(fieldStatus, bleve.NewFacetRequest(fieldStatus, len(catalog.Statuses)+1))
-	req.AddFacet(fieldCategory, bleve.NewFacetRequest(fieldCategory, maxCategoryFacets))
+// collector gathers the matches of one search that pass its filters, with their scores, and
+// counts them per status and category.
+type collector struct {
+	t                        *docTable
+	status, category         []bool // allowed value indexes; nil allows all
+	statusCount, categoryCnt []int  // by value index
+	hits                     []hit
+	buf                      *[]hit // hits' pooled backing list
+	maxScore                 float64
 }
 
-// list pages through an unranked query in status, then name order, all in Bleve.
-func (ix *Index) list(ctx context.Context, q query.Query, limit, offset int) (catalog.SearchResult, error) {
-	req := bleve.NewSearchRequestOptions(q, limit, offset, false)
-	req.SortBy([]string{fieldStatusRank, fieldNameSort, "_id"})
-	req.Fields = []string{fieldDoc}
-	addFacets(req)
-	res, err := ix.bi.SearchInContext(ctx, req)
-	if err != nil {
-		return catalog.SearchResult{}, fmt.Errorf("search the index: %w", err)
+type hit struct {
+	num   uint64 // Bleve's internal document number in the snapshot
+	score float64
+	key   int32 // tier and status rank, see page
+}
+
+// hitBufs recycles the collectors' hit lists: a broad query matches most of the catalogue,
+// and a fresh list per search was a good part of what the garbage collector had to do.
+var hitBufs = sync.Pool{New: func() any { return new([]hit) }}
+
+// maxPooledHits bounds the lists kept for reuse (24 bytes a hit).
+const maxPooledHits = 1 << 17
+
+// release hands the collector's hit list back for reuse; the collector is done with.
+func (c *collector) release() {
+	if cap(c.hits) <= maxPooledHits {
+		*c.buf = c.hits[:0]
+		hitBufs.Put(c.buf)
 	}
-	out := resultOf(res)
-	for _, h := range res.Hits {
-		d, err := docOf(h.Fields)
-		if err != nil {
-			return catalog.SearchResult{}, fmt.Errorf("search hit %s: %w", h.ID, err)
+	c.hits, c.buf = nil, nil
+}
+
+func newCollector(t *docTable, q catalog.SearchQuery) *collector {
+	c := &collector{t: t, statusCount: make([]int, len(t.status.values)), categoryCnt: make([]int, len(t.category.values))}
+	c.buf = hitBufs.Get().(*[]hit)
+	c.hits = (*c.buf)[:0]
+	if len(q.Statuses) > 0 {
+		c.status = make([]bool, len(t.status.values))
+		for _, s := range q.Statuses {
+			if i := t.status.lookup(string(s)); i >= 0 {
+				c.status[i] = true
+			}
 		}
-		out.Hits = append(out.Hits, d)
 	}
-	return out, nil
+	if len(q.Categories) > 0 {
+		c.category = make([]bool, len(t.category.values))
+		for _, v := range q.Categories {
+			if i := t.category.lookup(v); i >= 0 {
+				c.category[i] = true
+			}
+		}
+	}
+	return c
 }
 
-// ranked pages through a relevance query, ordered by relevance tier, then status, then name.
+// add records document num if it passes the filters.
+func (c *collector) add(num uint64, score float64) {
+	st, cat := c.t.status.value(num), c.t.category.value(num)
+	if c.status != nil && (st < 0 || !c.status[st]) || c.category != nil && (cat < 0 || !c.category[cat]) {
+		return
+	}
+	if st >= 0 {
+		c.statusCount[st]++
+	}
+	if cat >= 0 {
+		c.categoryCnt[cat]++
+	}
+	c.hits = append(c.hits, hit{num: num, score: score})
+	c.maxScore = max(c.maxScore, score)
+}
+
+// page orders the collected matches by relevance tier, then status, then name, and returns the
+// page of them at offset, with the total and facet counts.
 //
 // Why tiers: Bleve's scores are continuous, so two apps a person would call equally relevant
 // (two password managers, both tagged "password manager") rarely score exactly the same; a
 // shorter description is enough to tip them. Sorting by exact score then status would almost
 // never let status decide. A status boost inside the query would instead depend on how common
 // each status is (Bleve weighs terms by rarity) and could outweigh real relevance. So scores are
-// compared in tiers (see tierRatio), and within a tier approved apps come first, then by name. Meilisearch does the same with its ranking rules: status_rank:asc only
-// after words, typo, proximity, attribute and exactness are tied.
+// compared in tiers (see tierRatio), and within a tier approved apps come first, then by name.
+// Meilisearch does the same with its ranking rules: status_rank:asc only after words, typo,
+// proximity, attribute and exactness are tied. Every match is ranked, so every page is a slice
+// of one consistent order.
 //
-// A tier can straddle a page boundary, so the window of hits is widened until it holds the
-// whole tier of the page's last hit: then every page is a slice of one consistent order.
-func (ix *Index) ranked(ctx context.Context, q query.Query, limit, offset int) (catalog.SearchResult, error) {
-	need := offset + limit
-	size := need + ix.slack
-	for {
-		req := bleve.NewSearchRequestOptions(q, size, 0, false)
-		req.Fields = []string{fieldDoc}
-		addFacets(req)
-		res, err := ix.bi.SearchInContext(ctx, req)
-		if err != nil {
-			return catalog.SearchResult{}, fmt.Errorf("search the index: %w", err)
-		}
-		// tier 0 holds the best hits; tiers grow as scores fall.
-		tier := func(score float64) int {
-			if score <= 0 || math.IsNaN(score) || res.MaxScore <= 0 {
-				return math.MaxInt
-			}
-			return int(math.Floor(math.Log(res.MaxScore/score) / math.Log(tierRatio)))
-		}
-		hits := res.Hits
-		complete := len(hits) < size || uint64(len(hits)) >= res.Total ||
-			tier(hits[len(hits)-1].Score) > tier(hits[need-1].Score)
-		if !complete {
-			size *= 2
-			continue
-		}
-		type ranked struct {
-			doc  catalog.IndexDoc
-			tier int
-			name string
-		}
-		all := make([]ranked, len(hits))
-		for i, h := range hits {
-			d, err := docOf(h.Fields)
-			if err != nil {
-				return catalog.SearchResult{}, fmt.Errorf("search hit %s: %w", h.ID, err)
-			}
-			all[i] = ranked{doc: d, tier: tier(h.Score), name: nameKey(d.Name)}
-		}
-		slices.SortStableFunc(all, func(a, b ranked) int {
-			switch {
-			case a.tier != b.tier:
-				return cmp.Compare(a.tier, b.tier)
-			case a.doc.StatusRank != b.doc.StatusRank:
-				return a.doc.StatusRank - b.doc.StatusRank
-			case a.name != b.name:
-				return strings.Compare(a.name, b.name)
-			}
-			return strings.Compare(a.doc.Slug, b.doc.Slug)
-		})
-		out := resultOf(res)
-		for _, r := range all[min(offset, len(all)):min(need, len(all))] {
-			out.Hits = append(out.Hits, r.doc)
-		}
-		return out, nil
-	}
-}
-
-// resultOf copies the total and facets of a Bleve result.
-func resultOf(res *bleve.SearchResult) catalog.SearchResult {
+// Only the matches that can be on the page are sorted: tier and status make a coarse key, the
+// keys are counted, and the matches whose key sorts after the page's last one are left out.
+func (ix *Index) page(r index.IndexReader, c *collector, limit, offset int) (catalog.SearchResult, error) {
+	t := c.t
 	out := catalog.SearchResult{
 		Hits:           []catalog.IndexDoc{},
-		Total:          int(res.Total),
+		Total:          len(c.hits),
 		StatusCounts:   map[catalog.Status]int{},
 		CategoryCounts: map[string]int{},
 	}
-	if f := res.Facets[fieldStatus]; f != nil {
-		for _, t := range f.Terms.Terms() {
-			out.StatusCounts[catalog.Status(t.Term)] = t.Count
+	for i, n := range c.statusCount {
+		if n > 0 {
+			out.StatusCounts[catalog.Status(t.status.values[i])] = n
 		}
 	}
-	if f := res.Facets[fieldCategory]; f != nil {
-		for _, t := range f.Terms.Terms() {
-			out.CategoryCounts[t.Term] = t.Count
+	for i, n := range c.categoryCnt {
+		if n > 0 {
+			out.CategoryCounts[t.category.values[i]] = n
 		}
 	}
-	return out
+	need := offset + limit
+	if offset >= len(c.hits) {
+		return out, nil
+	}
+
+	// tier 0 holds the best hits; tiers grow as scores fall. Tiers past worstTier (scores
+	// 10^-41 of the best) are one tier: no real score is that far below another.
+	const worstTier = 1000
+	logMax := math.Log(c.maxScore)
+	tier := func(score float64) int {
+		if score <= 0 || math.IsNaN(score) || c.maxScore <= 0 {
+			return worstTier
+		}
+		return min(int((logMax-math.Log(score))/logTierRatio), worstTier)
+	}
+	// key orders by tier, then status rank; counts[k] is how many hits have key k.
+	ranks := len(catalog.Statuses) + 1
+	counts := make([]int, ranks)
+	for i, h := range c.hits {
+		rank := len(catalog.Statuses)
+		if st := t.status.value(h.num); st >= 0 {
+			rank = t.statusRank[st]
+		}
+		k := tier(h.score)*ranks + rank
+		if k >= len(counts) {
+			counts = append(counts, make([]int, k+1-len(counts))...)
+		}
+		c.hits[i].key = int32(k)
+		counts[k]++
+	}
+	last, sum := int32(len(counts)-1), 0
+	for k, n := range counts {
+		if sum += n; sum >= need {
+			last = int32(k)
+			break
+		}
+	}
+
+	type ranked struct {
+		num  uint64
+		key  int32
+		name string
+	}
+	cands := make([]ranked, 0, sum)
+	for _, h := range c.hits {
+		if h.key <= last {
+			cands = append(cands, ranked{h.num, h.key, t.name[h.num]})
+		}
+	}
+	// Slugs break the rare tie of two equal names; they are read only then.
+	slugs := map[uint64]string{}
+	slug := func(num uint64) string {
+		if s, ok := slugs[num]; ok {
+			return s
+		}
+		s, _ := r.ExternalID(index.NewIndexInternalID(nil, num))
+		slugs[num] = s
+		return s
+	}
+	order := func(a, b ranked) int {
+		if c := cmp.Or(cmp.Compare(a.key, b.key), strings.Compare(a.name, b.name)); c != 0 {
+			return c
+		}
+		return strings.Compare(slug(a.num), slug(b.num))
+	}
+	for _, h := range firstN(cands, need, order)[offset:] {
+		d, err := storedDoc(r, h.num)
+		if err != nil {
+			return catalog.SearchResult{}, err
+		}
+		out.Hits = append(out.Hits, d)
+	}
+	return out, nil
 }
 
-// docOf decodes the IndexDoc stored with a hit.
-func docOf(fields map[string]any) (catalog.IndexDoc, error) {
-	raw, ok := fields[fieldDoc].(string)
-	if !ok {
-		return catalog.IndexDoc{}, fmt.Errorf("no stored document")
+// firstN returns the n smallest of items in order, sorted. An empty query's candidates are a
+// whole status's worth of apps for a page of 20, so it keeps the n best in a sorted list as it
+// goes rather than sorting them all; for a deep page, sorting all is cheaper.
+func firstN[T any](items []T, n int, order func(a, b T) int) []T {
+	if n <= 0 {
+		return items[:0]
+	}
+	if n >= len(items) || n*8 > len(items) {
+		slices.SortFunc(items, order)
+		return items[:min(n, len(items))]
+	}
+	top := make([]T, 0, n+1)
+	for _, it := range items {
+		if len(top) == n && order(it, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, it, order)
+		top = slices.Insert(top, i, it)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	return top
+}
+
+// storedDoc loads and decodes the IndexDoc stored with document num.
+func storedDoc(r index.IndexReader, num uint64) (catalog.IndexDoc, error) {
+	id, err := r.ExternalID(index.NewIndexInternalID(nil, num))
+	if err != nil {
+		return catalog.IndexDoc{}, fmt.Errorf("load a search hit: %w", err)
+	}
+	doc, err := r.Document(id)
+	if err != nil || doc == nil {
+		return catalog.IndexDoc{}, fmt.Errorf("load search hit %s: %v", id, cmp.Or(err, errors.New("gone")))
+	}
+	var raw []byte
+	doc.VisitFields(func(f index.Field) {
+		if f.Name() == fieldDoc {
+			raw = f.Value()
+		}
+	})
+	if raw == nil {
+		return catalog.IndexDoc{}, fmt.Errorf("search hit %s: no stored document", id)
 	}
 	var d catalog.IndexDoc
-	if err := json.Unmarshal([]byte(raw), &d); err != nil {
-		return catalog.IndexDoc{}, fmt.Errorf("decode the stored document: %w", err)
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return catalog.IndexDoc{}, fmt.Errorf("search hit %s: decode the stored document: %w", id, err)
 	}
 	return d, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/meilisearch/meilisearch-go"
@@ -19,6 +20,9 @@ import (
 type Index struct {
 	client meilisearch.ServiceManager
 	url    string
+	// hc and key serve Search, which calls Meilisearch's search route itself (see Search).
+	hc  *http.Client
+	key string
 	// uid names the index; empty for an Index made by New, which can only Ping and Version.
 	uid   string
 	index meilisearch.IndexManager
@@ -35,7 +39,7 @@ func New(url, key string, timeout time.Duration) *Index {
 	}
 	hc := &http.Client{Timeout: timeout, Transport: newTransport()}
 	c := meilisearch.New(url, meilisearch.WithAPIKey(key), meilisearch.WithCustomClient(hc))
-	return &Index{client: c, url: url}
+	return &Index{client: c, url: strings.TrimSuffix(url, "/"), hc: hc, key: key}
 }
 
 // Ping proves the server answers and accepts the key: /health needs no key, so the version

@@ -147,3 +147,26 @@ func TestSearchLatency(t *testing.T) {
 		t.Errorf("fastest search took %s: the 40 ms delayed-ACK stall is back?", best)
 	}
 }
+
+// TestSearchErrorNamesIndexAndCode: Search calls Meilisearch's route itself, so its refusals
+// must still come back as an *Error with Meilisearch's code.
+func TestSearchErrorNamesIndexAndCode(t *testing.T) {
+	ix := openTemp(t)
+	_, err := ix.Search(t.Context(), catalog.SearchQuery{Text: "slack", Categories: []string{"chat"}})
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	url, key := testutil.Meili(t)
+	gone, err := meiliindex.Open(t.Context(), url, key, ix.UID()+"_gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Drop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	_, err = gone.Search(t.Context(), catalog.SearchQuery{Text: "slack"})
+	var me *meiliindex.Error
+	if !errors.As(err, &me) || me.Code != "index_not_found" || !strings.Contains(err.Error(), gone.UID()) {
+		t.Errorf("search of a dropped index: err = %v, want an *Error naming the index with code index_not_found", err)
+	}
+}
