@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -35,29 +34,30 @@ var errRolledUp = errors.New("already rolled up")
 // watermark (import_runs.rolled_up_to) moves by compare-and-set in the same transaction, taken
 // first so that a second process doing the same waits and then finds nothing to do: an event
 // is counted once whoever rolls it up, and a crash leaves the watermark and the rollups as
-// they were. A run's ids only grow and its batches commit one after another, so the run's rows
-// above the watermark are exactly those not yet counted.
+// they were. A run's ids only grow and its batches commit one after another, each moving
+// last_event_id, so the run's rows in (rolled_up_to, last_event_id] are exactly those committed
+// and not yet counted; the id range is a primary-key range scan.
 func (s *Store) rollUpRun(ctx context.Context, runID int64) error {
-	var from int64
-	if err := s.db.GetContext(ctx, &from, s.db.Rebind("SELECT rolled_up_to FROM import_runs WHERE id = ?"), runID); err != nil {
+	var w struct {
+		From int64 `db:"rolled_up_to"`
+		To   int64 `db:"last_event_id"`
+	}
+	if err := s.db.GetContext(ctx, &w, s.db.Rebind("SELECT rolled_up_to, last_event_id FROM import_runs WHERE id = ?"), runID); err != nil {
 		return fmt.Errorf("roll up run %d: %w", runID, err)
 	}
-	var to sql.NullInt64
-	if err := s.db.GetContext(ctx, &to, s.db.Rebind("SELECT MAX(id) FROM usage_events WHERE import_run_id = ? AND id > ?"), runID, from); err != nil {
-		return fmt.Errorf("roll up run %d: %w", runID, err)
-	}
-	if !to.Valid {
+	from, to := w.From, w.To
+	if to <= from {
 		return nil
 	}
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET rolled_up_to = ? WHERE id = ? AND rolled_up_to = ?"), to.Int64, runID, from)
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET rolled_up_to = ? WHERE id = ? AND rolled_up_to = ?"), to, runID, from)
 		if err != nil {
 			return fmt.Errorf("roll up run %d: %w", runID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errRolledUp
 		}
-		return rollUp(ctx, tx, s.db.Dialect, runID, from, to.Int64)
+		return rollUp(ctx, tx, s.db.Dialect, runID, from, to)
 	})
 	if errors.Is(err, errRolledUp) {
 		return nil
@@ -69,8 +69,7 @@ func (s *Store) rollUpRun(ctx context.Context, runID int64) error {
 // two rollups, or one still going (which is safe, see rollUpRun).
 func (s *Store) RollUpPending(ctx context.Context) error {
 	var runs []int64
-	if err := s.db.SelectContext(ctx, &runs, `SELECT r.id FROM import_runs r
-		WHERE EXISTS (SELECT 1 FROM usage_events e WHERE e.import_run_id = r.id AND e.id > r.rolled_up_to) ORDER BY r.id`); err != nil {
+	if err := s.db.SelectContext(ctx, &runs, "SELECT id FROM import_runs WHERE last_event_id > rolled_up_to ORDER BY id"); err != nil {
 		return fmt.Errorf("find runs to roll up: %w", err)
 	}
 	for _, id := range runs {
@@ -92,7 +91,7 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int6
 				MAX(occurred_at),
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
-			FROM usage_events WHERE import_run_id = ? AND id > ? AND id <= ? GROUP BY app_key, user_key
+			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, user_key
 			ON CONFLICT (app_key, user_key) DO UPDATE SET
 				first_used = CASE WHEN usage_app_users.first_used IS NULL OR excluded.first_used < usage_app_users.first_used
 					THEN excluded.first_used ELSE usage_app_users.first_used END,
@@ -105,16 +104,16 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int6
 			SELECT app_key, ` + dayOf(d) + `,
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
-			FROM usage_events WHERE import_run_id = ? AND id > ? AND id <= ? GROUP BY app_key, ` + dayOf(d) + `
+			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, ` + dayOf(d) + `
 			ON CONFLICT (app_key, day) DO UPDATE SET
 				events = usage_app_days.events + excluded.events,
 				failures = usage_app_days.failures + excluded.failures`},
 		{"sources", `INSERT INTO discovered_app_sources (app_key, source)
-			SELECT DISTINCT app_key, source FROM usage_events WHERE import_run_id = ? AND id > ? AND id <= ?
+			SELECT DISTINCT app_key, source FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ?
 			ON CONFLICT (app_key, source) DO NOTHING`},
 	}
 	for _, st := range stmts {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), runID, from, to); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), from, to, runID); err != nil {
 			return fmt.Errorf("roll up usage (%s): %w", st.what, err)
 		}
 	}

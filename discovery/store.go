@@ -242,6 +242,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			first, last time.Time
 		}
 		apps := map[string]*span{}
+		var lastID int64 // the highest id this batch stored
 		// 1,000 rows × 10 values stays under both databases' limits on parameters (SQLite
 		// 32,766, PostgreSQL 65,535).
 		const chunk = 1000
@@ -267,8 +268,9 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
 			}
-			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING source_event_id")
+			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING id, source_event_id")
 			var inserted []struct {
+				ID            int64  `db:"id"`
 				SourceEventID string `db:"source_event_id"`
 			}
 			if err := tx.SelectContext(ctx, &inserted, tx.Rebind(q.String()), args...); err != nil {
@@ -282,6 +284,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			isNew := make(map[string]bool, len(inserted))
 			for _, row := range inserted {
 				isNew[row.SourceEventID] = true
+				lastID = max(lastID, row.ID)
 			}
 			for _, e := range part {
 				if !isNew[e.SourceEventID] {
@@ -321,7 +324,11 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 				return fmt.Errorf("record discovered app %s: %w", key, err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET new_count = new_count + ? WHERE id = ?"), added, runID)
+		if added == 0 {
+			return nil
+		}
+		// The rollups take the run's events up to last_event_id (see rollUpRun).
+		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET new_count = new_count + ?, last_event_id = ? WHERE id = ?"), added, lastID, runID)
 		return err
 	})
 	return added, err

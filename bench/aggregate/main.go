@@ -449,7 +449,7 @@ func generate(ctx context.Context, cfg config, d *db.DB, now time.Time) ([]bench
 
 	var runID int64
 	if err := d.GetContext(ctx, &runID, d.Rebind(`INSERT INTO import_runs (source, format, file_name, status, started_at, finished_at, read_count, new_count)
-		VALUES ('okta', 'okta', 'bench', 'succeeded', ?, ?, ?, ?) RETURNING id`), now, now, cfg.events, cfg.events); err != nil {
+		VALUES ('okta', 'okta', 'bench', 'finished', ?, ?, ?, ?) RETURNING id`), now, now, cfg.events, cfg.events); err != nil {
 		return nil, fmt.Errorf("import run: %w", err)
 	}
 	// A scratch table the generator joins on: app index → key, name, audience.
@@ -509,6 +509,10 @@ func generate(ctx context.Context, cfg config, d *db.DB, now time.Time) ([]bench
 			return nil, fmt.Errorf("events %d–%d: %w", lo, hi, err)
 		}
 		fmt.Fprintf(os.Stderr, "  %d/%d\n", hi, cfg.events)
+	}
+	// What an import's batches record as they commit, and what the rollup reads up to.
+	if _, err := conn.ExecContext(ctx, d.Rebind("UPDATE import_runs SET last_event_id = (SELECT MAX(id) FROM usage_events WHERE import_run_id = ?) WHERE id = ?"), runID, runID); err != nil {
+		return nil, fmt.Errorf("last event id: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, "DROP TABLE bench_apps"); err != nil {
 		return nil, fmt.Errorf("drop scratch table: %w", err)

@@ -1,10 +1,15 @@
 -- +goose Up
 -- Usage rollups, so the dashboard reads small tables whatever the number of raw events, and the
 -- counts survive when raw events are pruned. An import adds its events to them every so many
--- events and at its end; rolled_up_to is the last event id of the run already added, moved in
--- the same transaction as the rollups, so each event is counted exactly once even after a crash.
+-- events and at its end. last_event_id is the highest event id a run has committed (moved with
+-- each batch); rolled_up_to the highest already added to the rollups (moved in the same
+-- transaction as them), so each event is counted exactly once even after a crash.
+ALTER TABLE import_runs ADD COLUMN last_event_id BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE import_runs ADD COLUMN rolled_up_to BIGINT NOT NULL DEFAULT 0;
-CREATE INDEX usage_events_run ON usage_events (import_run_id, id);
+
+-- Nothing reads raw events by app any more; retention deletes them by time.
+DROP INDEX usage_events_app_time;
+CREATE INDEX usage_events_time ON usage_events (occurred_at);
 
 -- One row per app and person: distinct users over any window are the rows whose last_used is
 -- in it; events and failures are all-time counts.
@@ -54,11 +59,14 @@ FROM usage_events WHERE true GROUP BY app_key, substr(CAST(occurred_at AS TEXT),
 INSERT INTO discovered_app_sources (app_key, source)
 SELECT DISTINCT app_key, source FROM usage_events WHERE true;
 
-UPDATE import_runs SET rolled_up_to = COALESCE((SELECT MAX(e.id) FROM usage_events e WHERE e.import_run_id = import_runs.id), 0);
+UPDATE import_runs SET last_event_id = COALESCE((SELECT MAX(e.id) FROM usage_events e WHERE e.import_run_id = import_runs.id), 0);
+UPDATE import_runs SET rolled_up_to = last_event_id;
 
 -- +goose Down
-DROP INDEX usage_events_run;
+DROP INDEX usage_events_time;
+CREATE INDEX usage_events_app_time ON usage_events (app_key, occurred_at);
 ALTER TABLE import_runs DROP COLUMN rolled_up_to;
+ALTER TABLE import_runs DROP COLUMN last_event_id;
 DROP TABLE discovered_app_sources;
 DROP TABLE usage_app_days;
 DROP TABLE usage_app_users;
