@@ -238,10 +238,16 @@ func (s *jsonStream) closeDelim(want json.Delim) error {
 
 // decode reads the next value into v. A value that is valid JSON but does not fit v (a number
 // where text belongs, …) is consumed and returned as bad; anything that breaks the stream
-// (invalid or truncated JSON, a read error) is returned as err, a *ParseError.
+// (invalid or truncated JSON, a read error) is returned as err, a *ParseError. With v nil the
+// value is only read and checked, which scans it once (decoding into a json.RawMessage scans
+// it twice).
 func (s *jsonStream) decode(v any) (pos recPos, bad error, err error) {
 	from := s.dec.InputOffset()
 	derr := s.dec.Decode(v)
+	var invalid *json.InvalidUnmarshalError
+	if v == nil && errors.As(derr, &invalid) {
+		derr = nil // the Decoder reads the value before it looks at v
+	}
 	pos.start, pos.line = s.tr.recordStart(from)
 	pos.end = s.dec.InputOffset()
 	if derr == nil {

@@ -34,41 +34,55 @@ type OktaParser struct {
 func (*OktaParser) Format() string { return FormatOkta }
 
 type oktaEvent struct {
-	UUID            string `json:"uuid"`
-	Published       string `json:"published"`
-	EventType       string `json:"eventType"`
-	LegacyEventType string `json:"legacyEventType"`
-	Actor           *struct {
-		ID          string `json:"id"`
-		AlternateID string `json:"alternateId"`
-		DisplayName string `json:"displayName"`
-	} `json:"actor"`
-	Client *struct {
-		IPAddress string `json:"ipAddress"`
-		UserAgent *struct {
-			RawUserAgent string `json:"rawUserAgent"`
-		} `json:"userAgent"`
-	} `json:"client"`
-	Outcome *struct {
-		Result string `json:"result"`
-		Reason string `json:"reason"`
-	} `json:"outcome"`
-	Target       []oktaTarget `json:"target"`
-	DebugContext *struct {
-		DebugData *struct {
-			Audience flexString `json:"audience"`
-		} `json:"debugData"`
-	} `json:"debugContext"`
+	UUID            string            `json:"uuid"`
+	Published       string            `json:"published"`
+	EventType       string            `json:"eventType"`
+	LegacyEventType string            `json:"legacyEventType"`
+	Actor           *oktaActor        `json:"actor"`
+	Client          *oktaClient       `json:"client"`
+	Outcome         *oktaOutcome      `json:"outcome"`
+	Target          []oktaTarget      `json:"target"`
+	DebugContext    *oktaDebugContext `json:"debugContext"`
+}
+
+type oktaActor struct {
+	ID          string `json:"id"`
+	AlternateID string `json:"alternateId"`
+	DisplayName string `json:"displayName"`
+}
+
+type oktaClient struct {
+	IPAddress string         `json:"ipAddress"`
+	UserAgent *oktaUserAgent `json:"userAgent"`
+}
+
+type oktaUserAgent struct {
+	RawUserAgent string `json:"rawUserAgent"`
+}
+
+type oktaOutcome struct {
+	Result string `json:"result"`
+	Reason string `json:"reason"`
+}
+
+type oktaDebugContext struct {
+	DebugData *oktaDebugData `json:"debugData"`
+}
+
+type oktaDebugData struct {
+	Audience flexString `json:"audience"`
 }
 
 type oktaTarget struct {
-	ID          string `json:"id"`
-	Type        string `json:"type"`
-	AlternateID string `json:"alternateId"`
-	DisplayName string `json:"displayName"`
-	DetailEntry *struct {
-		PublicClientApp flexString `json:"publicclientapp"`
-	} `json:"detailEntry"`
+	ID          string           `json:"id"`
+	Type        string           `json:"type"`
+	AlternateID string           `json:"alternateId"`
+	DisplayName string           `json:"displayName"`
+	DetailEntry *oktaDetailEntry `json:"detailEntry"`
+}
+
+type oktaDetailEntry struct {
+	PublicClientApp flexString `json:"publicclientapp"`
 }
 
 // Parse implements Parser.
@@ -81,7 +95,7 @@ func (p *OktaParser) Parse(ctx context.Context, r io.Reader, emit func(UsageEven
 	if n := orDefault(p.Workers, parseWorkers()); n > 1 {
 		err = parseParallel(ctx, n, run.js.eachRaw, decodeOkta, run.apply)
 	} else {
-		err = run.js.eachRecord(run.one, run.one)
+		err = run.js.eachRaw(func(rec rawRecord) error { return run.apply(rec, decodeOkta(rec)) })
 	}
 	return run.sink.stats, err
 }
@@ -114,25 +128,25 @@ func resultOf(ev *oktaEvent, bad error) oktaResult {
 	return res
 }
 
-// decodeOkta decodes and maps one record; it runs on a parse worker.
+// decodeOkta decodes and maps one record whose JSON the reader has checked; it runs on a parse
+// worker.
 func decodeOkta(rec rawRecord) oktaResult {
 	var ev oktaEvent
+	if decodeOktaFast(rec.raw, &ev) {
+		return resultOf(&ev, nil)
+	}
+	return decodeOktaStd(rec.raw)
+}
+
+// decodeOktaStd decodes a record with encoding/json. The JSON is valid, so an error here is a
+// value of the wrong type.
+func decodeOktaStd(raw []byte) oktaResult {
+	var ev oktaEvent
 	var bad error
-	// The reader has checked the JSON, so an error here is a value of the wrong type.
-	if err := json.Unmarshal(rec.raw, &ev); err != nil {
+	if err := json.Unmarshal(raw, &ev); err != nil {
 		bad = describeValueError(err)
 	}
 	return resultOf(&ev, bad)
-}
-
-// one reads, decodes and applies the next record on one goroutine.
-func (r *oktaRun) one() error {
-	var ev oktaEvent
-	pos, bad, err := r.js.decode(&ev)
-	if err != nil {
-		return err
-	}
-	return r.apply(rawRecord{raw: r.js.raw(pos, sniffSize), line: pos.line}, resultOf(&ev, bad))
 }
 
 // apply counts one record's result, in input order.

@@ -1,8 +1,8 @@
 package discovery
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"runtime"
 	"sync"
 )
@@ -37,12 +37,11 @@ func parseWorkers() int { return runtime.GOMAXPROCS(0) }
 // the same *ParseError as a decode would.
 func (s *jsonStream) eachRaw(next func(rawRecord) error) error {
 	one := func() error {
-		var raw json.RawMessage
-		pos, _, err := s.decode(&raw)
+		pos, _, err := s.decode(nil)
 		if err != nil {
 			return err
 		}
-		return next(rawRecord{raw: raw, line: pos.line})
+		return next(rawRecord{raw: bytes.Clone(s.tr.bytesOf(pos.start, pos.end, int(pos.end-pos.start))), line: pos.line})
 	}
 	return s.eachRecord(one, one)
 }
