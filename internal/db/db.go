@@ -67,12 +67,6 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
-		// Imports insert into indexes keyed by random event ids; with SQLite's 2 MB default
-		// page cache most of those inserts read a page from disk and spill dirty pages before
-		// the commit. 32 MiB per connection holds the hot part of a few million events.
-		// Statement journals and sorts stay in memory rather than in temporary files.
-		q.Add("_pragma", "cache_size(-32768)")
-		q.Add("_pragma", "temp_store(memory)")
 		q.Set("_txlock", "immediate")
 		q.Set("_time_format", "sqlite")
 		dsn = "file:" + o.DSN + "?" + q.Encode()
