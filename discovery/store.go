@@ -252,7 +252,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 			offered := len(part)
 			if dd.mostlyKnown {
 				var err error
-				if part, err = withoutStored(ctx, tx, part); err != nil {
+				if part, err = withoutStored(ctx, tx, s.db.Dialect, part); err != nil {
 					return err
 				}
 			}
@@ -336,7 +336,7 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 }
 
 // withoutStored returns the events of part whose ids are not stored yet.
-func withoutStored(ctx context.Context, tx *sqlx.Tx, part []UsageEvent) ([]UsageEvent, error) {
+func withoutStored(ctx context.Context, tx *sqlx.Tx, d db.Dialect, part []UsageEvent) ([]UsageEvent, error) {
 	bySource := map[SourceKind][]any{}
 	for _, e := range part {
 		bySource[e.Source] = append(bySource[e.Source], e.SourceEventID)
@@ -344,8 +344,17 @@ func withoutStored(ctx context.Context, tx *sqlx.Tx, part []UsageEvent) ([]Usage
 	known := make(map[string]bool, len(part))
 	for src, ids := range bySource {
 		q := "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+		args := append([]any{string(src)}, ids...)
+		if d == db.Postgres {
+			// One array parameter: PostgreSQL plans and binds it far faster than 1,000 scalars.
+			strs := make([]string, len(ids))
+			for i, id := range ids {
+				strs[i] = id.(string)
+			}
+			q, args = "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id = ANY(?)", []any{string(src), strs}
+		}
 		var stored []string
-		if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), append([]any{string(src)}, ids...)...); err != nil {
+		if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("look up stored events: %w", err)
 		}
 		for _, id := range stored {
