@@ -232,6 +232,7 @@ func TestBrowserEveryPage(t *testing.T) {
 		{"/apps/slack/edit", "app-edit"}, {"/apps/new", "app-new"}, {"/apps/slack/risk", "risk-review"},
 		{"/admin/risk-weights", "risk-weights"}, {"/admin/categories", "categories"}, {"/admin/audit", "audit"},
 		{"/admin/tokens", "tokens"}, {"/account", "account"},
+		{"/discovery", "discovery"}, {"/discovery/import", "discovery-import"}, {"/admin/sources", "sources"},
 	}
 	for _, pg := range pages {
 		path, name := pg[0], pg[1]
