@@ -79,6 +79,7 @@ type graphData struct {
 	signIns [][]string                  // pages, newest first
 	grants  [][]string                  // pages
 	sps     map[string]string           // service principal id → object
+	users   map[string]string           // user id → object
 	fail    func(r *http.Request) []int // optional: statuses to answer first, per request path
 }
 
@@ -134,6 +135,21 @@ func graphServer(t *testing.T, rec *recorder, wantAuth *atomic.Value, d graphDat
 				return
 			}
 			_, _ = w.Write([]byte(`{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#servicePrincipals(id,appId,appDisplayName,displayName,appOwnerOrganizationId)/$entity",` + sp[1:]))
+		case r.URL.Path == "/v1.0/users":
+			// $filter=id in ('…','…'), at most 15 values, as Graph allows.
+			list, ok := strings.CutPrefix(r.URL.Query().Get("$filter"), "id in (")
+			ids := strings.Split(strings.TrimSuffix(list, ")"), ",")
+			if !ok || len(ids) > 15 || r.URL.Query().Get("$select") == "" {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			var found []string
+			for _, id := range ids {
+				if u, ok := d.users[strings.Trim(id, "'")]; ok {
+					found = append(found, u)
+				}
+			}
+			_, _ = fmt.Fprintf(w, `{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#users(id,userPrincipalName,mail)","value":%s}`, arr(found...))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
@@ -291,6 +307,9 @@ func TestEntraPullGrantsJoinsServicePrincipalsOnce(t *testing.T) {
 			ownSP:   servicePrincipal(ownSP, "77777777-0000-4000-8000-000000000007", "Payroll (in-house)", testTenant),
 			graphSP: servicePrincipal(graphSP, "00000003-0000-0000-c000-000000000000", "Microsoft Graph", microsoftT),
 		},
+		users: map[string]string{
+			anaID: fmt.Sprintf(`{"id":%q,"userPrincipalName":"Ana.Lima@contoso.example","mail":"ana.lima@contoso.example"}`, anaID),
+		},
 		// Graph throttles the grant list once and fails a service principal once.
 		fail: func(r *http.Request) []int {
 			switch {
@@ -341,9 +360,10 @@ func TestEntraPullGrantsJoinsServicePrincipalsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []row{
-		{"grant:g-miro-ana", "entra:" + miroApp, "Miro", "id:" + anaID, "oauth_grant", now},
+		// Ana's grants count under her e-mail, like her sign-ins.
+		{"grant:g-miro-ana", "entra:" + miroApp, "Miro", "ana.lima@contoso.example", "oauth_grant", now},
 		{"grant:g-zoom-all", "entra:" + zoomApp, "Zoom", "", "oauth_grant", now},
-		{"grant:g-zoom-ana", "entra:" + zoomApp, "Zoom", "id:" + anaID, "oauth_grant", now},
+		{"grant:g-zoom-ana", "entra:" + zoomApp, "Zoom", "ana.lima@contoso.example", "oauth_grant", now},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("stored %+v, want %+v", rows, want)
@@ -355,10 +375,19 @@ func TestEntraPullGrantsJoinsServicePrincipalsOnce(t *testing.T) {
 		}
 	}
 
-	// The grants are read again on every pull and add nothing.
+	// The grants are read again on every pull and add nothing; their user is not asked for again.
 	res, err = env.pull(t, src.ID, p)
 	if err != nil || res.New != 0 || res.Duplicate != 3 || env.events(t) != 3 {
 		t.Fatalf("second pull: %+v, %v, %d events", res, err, env.events(t))
+	}
+	userCalls := 0
+	for _, r := range rec.all() {
+		if r.URL.Path == "/v1.0/users" {
+			userCalls++
+		}
+	}
+	if userCalls != 1 {
+		t.Errorf("%d user lookups over two pulls, want 1 (Ana, then from the cache)", userCalls)
 	}
 	if got := env.reload(t, src.ID); got.LastError != "" {
 		t.Errorf("last_error %q", got.LastError)
@@ -624,5 +653,48 @@ func TestLoadSourcesFileAddsGoogleSubject(t *testing.T) {
 	var k struct{ Subject, ClientEmail string }
 	if err := json.Unmarshal([]byte(secret), &k); err != nil || k.Subject != "admin@corp.example" {
 		t.Errorf("stored key has subject %q (%v)", k.Subject, err)
+	}
+}
+
+// TestEntraPullGrantsLooksUpUsersFifteenAtATime names 20 users by object id in the grants: the
+// pull asks Graph for them 15 to a request (its limit for "id in") and stores every grant under
+// its user's e-mail.
+func TestEntraPullGrantsLooksUpUsersFifteenAtATime(t *testing.T) {
+	env := newPullEnv(t)
+	var minted atomic.Int32
+	tok := entraTokenServer(t, &minted)
+	rec := &recorder{}
+	const sp, app = "11111111-aaaa-4bbb-8ccc-000000000001", "4e8c2f9a-1c2d-4e5f-a6b7-c8d9e0f1a2b3"
+	var grants []string
+	users := map[string]string{}
+	for i := range 20 {
+		id := fmt.Sprintf("b25ad4d8-0000-4000-8000-%012d", i)
+		grants = append(grants, grant(fmt.Sprintf("g-%d", i), sp, "Principal", id, "User.Read"))
+		users[id] = fmt.Sprintf(`{"id":%q,"userPrincipalName":"user%d@contoso.example","mail":null}`, id, i)
+	}
+	graph := graphServer(t, rec, authValue("Bearer minted-1"), graphData{
+		signIns: [][]string{{}},
+		grants:  [][]string{grants},
+		sps:     map[string]string{sp: servicePrincipal(sp, app, "Zoom", otherTenant)},
+		users:   users,
+	})
+	src := newEntraSource(t, env, graph.URL, entraSecret(testClientSecret))
+	var sl sleeps
+	p := &discovery.EntraPuller{PullHTTP: sl.httpOpts(), TokenURL: tok.URL + "/{tenant}/oauth2/v2.0/token"}
+	if res, err := env.pull(t, src.ID, p); err != nil || res.New != 20 {
+		t.Fatalf("pull: %+v, %v", res, err)
+	}
+	var byEmail int
+	if err := env.d.Get(&byEmail, "SELECT COUNT(*) FROM usage_events WHERE user_key LIKE 'user%@contoso.example'"); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	for _, r := range rec.all() {
+		if r.URL.Path == "/v1.0/users" {
+			calls++
+		}
+	}
+	if byEmail != 20 || calls != 2 {
+		t.Errorf("%d grants stored under an e-mail with %d user lookups; want 20 with 2", byEmail, calls)
 	}
 }

@@ -11,15 +11,16 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // EntraPuller reads an Entra ID tenant from Microsoft Graph: the sign-ins,
 // GET /v1.0/auditLogs/signIns (permission AuditLog.Read.All, and an Entra ID P1 or P2 licence),
 // and the consented delegated permissions, GET /v1.0/oauth2PermissionGrants joined to
-// GET /v1.0/servicePrincipals/{id} (Directory.Read.All). A source whose secret holds client
-// credentials gets its tokens with the client-credentials grant, cached until they expire; any
-// other secret is sent as a bearer token.
+// GET /v1.0/servicePrincipals/{id} and, for grants a user consented to, GET /v1.0/users
+// (Directory.Read.All). A source whose secret holds client credentials gets its tokens with the
+// client-credentials grant, cached until they expire; any other secret is sent as a bearer token.
 //
 // Graph returns sign-ins newest first, so the newest createdDateTime is only known to be safe
 // as the next window start once every page is stored. While a pull is under way the cursor is a
@@ -45,6 +46,14 @@ type EntraPuller struct {
 	SkipGrants bool
 
 	tokens tokenCache
+	users  userCache
+}
+
+// userCache keeps, across pulls, the users that grants name by object id: Graph's user object
+// (nil when the user no longer exists). A grant is read on every pull, its user once.
+type userCache struct {
+	mu sync.Mutex
+	m  map[string]json.RawMessage
 }
 
 // Pull implements Puller: the sign-ins, then the permission grants. The grants are read even when
@@ -144,7 +153,71 @@ type grantSnapshot struct {
 	SnapshotTime      string            `json:"snapshotTime"`
 	TenantID          string            `json:"tenantId,omitempty"`
 	ServicePrincipals []json.RawMessage `json:"servicePrincipals"`
+	Users             []json.RawMessage `json:"users,omitempty"`
 	Grants            []json.RawMessage `json:"grants"`
+}
+
+// userSelect is what the parser reads of a user: the object id and the e-mail to count usage by.
+const userSelect = "id,userPrincipalName,mail"
+
+// usersPerFilter is how many ids Graph takes in one "id in (…)" filter.
+const usersPerFilter = 15
+
+// lookUpUsers returns the Graph user objects of ids (lower-case object ids), from the cache or
+// fetched 15 to a request; ids Graph does not know are left out.
+func (p *EntraPuller) lookUpUsers(ctx context.Context, src Source, cred *credential, ids []string) ([]json.RawMessage, error) {
+	p.users.mu.Lock()
+	if p.users.m == nil {
+		p.users.m = map[string]json.RawMessage{}
+	}
+	var missing []string
+	for _, id := range ids {
+		if _, ok := p.users.m[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	p.users.mu.Unlock()
+	for start := 0; start < len(missing); start += usersPerFilter {
+		part := missing[start:min(start+usersPerFilter, len(missing))]
+		quoted := make([]string, len(part))
+		for i, id := range part {
+			quoted[i] = "'" + strings.ReplaceAll(id, "'", "''") + "'"
+		}
+		u := src.BaseURL + "/v1.0/users?" + url.Values{"$filter": {"id in (" + strings.Join(quoted, ",") + ")"}, "$select": {userSelect}}.Encode()
+		body, _, err := p.get(ctx, u, cred)
+		if err != nil {
+			return nil, err
+		}
+		var res struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(body, &res); err != nil {
+			return nil, fmt.Errorf("graph users: %w", err)
+		}
+		found := map[string]json.RawMessage{}
+		for _, raw := range res.Value {
+			var user struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(raw, &user) == nil {
+				found[strings.ToLower(user.ID)] = raw
+			}
+		}
+		p.users.mu.Lock()
+		for _, id := range part {
+			p.users.m[id] = found[id] // nil: deleted, or not a user
+		}
+		p.users.mu.Unlock()
+	}
+	p.users.mu.Lock()
+	defer p.users.mu.Unlock()
+	var out []json.RawMessage
+	for _, id := range ids {
+		if raw := p.users.m[id]; raw != nil {
+			out = append(out, raw)
+		}
+	}
+	return out, nil
 }
 
 // spSelect is what the parser reads of a service principal.
@@ -176,11 +249,20 @@ func (p *EntraPuller) pullGrants(ctx context.Context, src Source, cred *credenti
 		}
 		snap := grantSnapshot{SnapshotTime: at, TenantID: tenant, ServicePrincipals: []json.RawMessage{}}
 		inPage := map[string]bool{}
+		// A grant a user consented to names them by object id; their e-mail is what their
+		// sign-ins and their home page count by.
+		principals := map[string]bool{}
+		var principalIDs []string
 		for _, raw := range pg.Value {
 			var g struct {
-				ClientID string `json:"clientId"`
+				ClientID    string `json:"clientId"`
+				PrincipalID string `json:"principalId"`
 			}
 			_ = json.Unmarshal(raw, &g) // a malformed grant is the parser's to reject
+			if pid := strings.ToLower(strings.TrimSpace(g.PrincipalID)); pid != "" && !principals[pid] {
+				principals[pid] = true
+				principalIDs = append(principalIDs, pid)
+			}
 			id := strings.ToLower(strings.TrimSpace(g.ClientID))
 			if id != "" {
 				sp, seen := sps[id]
@@ -203,6 +285,9 @@ func (p *EntraPuller) pullGrants(ctx context.Context, src Source, cred *credenti
 			snap.Grants = append(snap.Grants, raw)
 		}
 		if len(snap.Grants) > 0 {
+			if snap.Users, err = p.lookUpUsers(ctx, src, cred, principalIDs); err != nil {
+				return err
+			}
 			out, err := json.Marshal(snap)
 			if err != nil {
 				return fmt.Errorf("permission-grant snapshot: %w", err)
