@@ -28,6 +28,8 @@ type OktaParser struct {
 	// Workers is how many goroutines decode records (default: one per CPU). With 1, reading
 	// and decoding share one goroutine.
 	Workers int
+	// slowReader reads with encoding/json only (tests compare it with the fast reader).
+	slowReader bool
 }
 
 // Format implements Parser.
@@ -92,10 +94,14 @@ func (p *OktaParser) Parse(ctx context.Context, r io.Reader, emit func(UsageEven
 		return Stats{}, err
 	}
 	run := oktaRun{in: in, js: newJSONStream(in), sink: newSink(ctx, emit, reject)}
+	read := func(next func(rawRecord) error) error { return eachRawFast(in, next) }
+	if p.slowReader {
+		read = run.js.eachRaw
+	}
 	if n := orDefault(p.Workers, parseWorkers()); n > 1 {
-		err = parseParallel(ctx, n, run.js.eachRaw, decodeOkta, run.apply)
+		err = parseParallel(ctx, n, read, decodeOkta, run.apply)
 	} else {
-		err = run.js.eachRaw(func(rec rawRecord) error { return run.apply(rec, decodeOkta(rec)) })
+		err = read(func(rec rawRecord) error { return run.apply(rec, decodeOkta(rec)) })
 	}
 	return run.sink.stats, err
 }
