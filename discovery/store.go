@@ -337,33 +337,37 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 
 // withoutStored returns the events of part whose ids are not stored yet.
 func withoutStored(ctx context.Context, tx *sqlx.Tx, d db.Dialect, part []UsageEvent) ([]UsageEvent, error) {
-	bySource := map[SourceKind][]any{}
+	type eventID struct {
+		source SourceKind
+		id     string
+	}
+	bySource := map[SourceKind][]string{}
 	for _, e := range part {
 		bySource[e.Source] = append(bySource[e.Source], e.SourceEventID)
 	}
-	known := make(map[string]bool, len(part))
+	known := make(map[eventID]bool, len(part))
 	for src, ids := range bySource {
-		q := "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
-		args := append([]any{string(src)}, ids...)
-		if d == db.Postgres {
-			// One array parameter: PostgreSQL plans and binds it far faster than 1,000 scalars.
-			strs := make([]string, len(ids))
-			for i, id := range ids {
-				strs[i] = id.(string)
+		// PostgreSQL takes the ids as one array parameter, which it plans and binds far faster
+		// than 1,000 scalars; SQLite has no arrays.
+		q, args := "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id = ANY(?)", []any{string(src), ids}
+		if d != db.Postgres {
+			q = "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+			args = args[:1]
+			for _, id := range ids {
+				args = append(args, id)
 			}
-			q, args = "SELECT source_event_id FROM usage_events WHERE source = ? AND source_event_id = ANY(?)", []any{string(src), strs}
 		}
 		var stored []string
 		if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("look up stored events: %w", err)
 		}
 		for _, id := range stored {
-			known[string(src)+"\x00"+id] = true
+			known[eventID{src, id}] = true
 		}
 	}
 	fresh := part[:0:0]
 	for _, e := range part {
-		if !known[string(e.Source)+"\x00"+e.SourceEventID] {
+		if !known[eventID{e.Source, e.SourceEventID}] {
 			fresh = append(fresh, e)
 		}
 	}
