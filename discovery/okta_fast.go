@@ -319,7 +319,8 @@ func foldsToOneOf(keys []string, key []byte) bool {
 		}
 	}
 	for _, k := range keys {
-		if strings.EqualFold(k, string(key)) {
+		// key is ASCII here, so only a key of the same length can fold to k.
+		if len(k) == len(key) && strings.EqualFold(k, string(key)) {
 			return true
 		}
 	}
