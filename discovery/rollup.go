@@ -37,32 +37,36 @@ var errRolledUp = errors.New("already rolled up")
 // they were. A run's ids only grow and its batches commit one after another, each moving
 // last_event_id, so the run's rows in (rolled_up_to, last_event_id] are exactly those committed
 // and not yet counted; the id range is a primary-key range scan.
-func (s *Store) rollUpRun(ctx context.Context, runID int64) error {
-	var w struct {
-		From int64 `db:"rolled_up_to"`
-		To   int64 `db:"last_event_id"`
-	}
-	if err := s.db.GetContext(ctx, &w, s.db.Rebind("SELECT rolled_up_to, last_event_id FROM import_runs WHERE id = ?"), runID); err != nil {
-		return fmt.Errorf("roll up run %d: %w", runID, err)
-	}
-	from, to := w.From, w.To
-	if to <= from {
-		return nil
-	}
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET rolled_up_to = ? WHERE id = ? AND rolled_up_to = ?"), to, runID, from)
+func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64) error {
+	err := runner.InTx(ctx, func(tx *sqlx.Tx) error {
+		var w struct {
+			From int64 `db:"rolled_up_to"`
+			To   int64 `db:"last_event_id"`
+		}
+		if err := tx.GetContext(ctx, &w, tx.Rebind("SELECT rolled_up_to, last_event_id FROM import_runs WHERE id = ?"), runID); err != nil {
+			return fmt.Errorf("roll up run %d: %w", runID, err)
+		}
+		if w.To <= w.From {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET rolled_up_to = ? WHERE id = ? AND rolled_up_to = ?"), w.To, runID, w.From)
 		if err != nil {
 			return fmt.Errorf("roll up run %d: %w", runID, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errRolledUp
 		}
-		return rollUp(ctx, tx, s.db.Dialect, runID, from, to)
+		return rollUp(ctx, tx, s.db.Dialect, runID, w.From, w.To)
 	})
 	if errors.Is(err, errRolledUp) {
 		return nil
 	}
 	return err
+}
+
+// txRunner runs fn in a transaction: the pool (*db.DB) or an import's own connection (*db.Bulk).
+type txRunner interface {
+	InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error
 }
 
 // RollUpPending rolls up every run with events not yet counted: a run that crashed between
@@ -73,7 +77,7 @@ func (s *Store) RollUpPending(ctx context.Context) error {
 		return fmt.Errorf("find runs to roll up: %w", err)
 	}
 	for _, id := range runs {
-		if err := s.rollUpRun(ctx, id); err != nil {
+		if err := s.rollUpRun(ctx, s.db, id); err != nil {
 			return err
 		}
 	}

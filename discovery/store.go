@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -107,6 +108,17 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err != nil {
 		return run, err
 	}
+	// One connection stores the whole import, set up for a bulk load: the events it writes
+	// reference this run and nothing else.
+	bulk, err := s.db.Bulk(ctx)
+	if err != nil {
+		return run, err
+	}
+	defer func() {
+		if err := bulk.Close(); err != nil {
+			slog.WarnContext(ctx, "release the import's connection", "err", err)
+		}
+	}()
 	sum := sha256.New()
 	// Parsing and storing overlap: the parser fills the next batch while the previous one is
 	// written, so an import takes about as long as the slower of the two, not their sum.
@@ -130,12 +142,12 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
-			n, err := s.storeBatch(ctx, run.ID, b, matcher, &dd)
+			n, err := s.storeBatch(ctx, bulk, run.ID, b, matcher, &dd)
 			if err == nil {
 				run.New += n
 				run.Duplicate += len(b) - n
 				if unrolled += n; unrolled >= rollupEvery {
-					unrolled, err = 0, s.rollUpRun(ctx, run.ID)
+					unrolled, err = 0, s.rollUpRun(ctx, bulk, run.ID)
 				}
 			}
 			if err != nil {
@@ -187,7 +199,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		perr = err
 	}
 	// What was committed is counted even when the import failed or its caller went away.
-	if err := s.rollUpRun(context.WithoutCancel(ctx), run.ID); err != nil && perr == nil {
+	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID); err != nil && perr == nil {
 		perr = err
 	}
 	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped+tooOld, stats.Rejected
@@ -235,9 +247,9 @@ type dedup struct{ mostlyKnown bool }
 // returns how many events were new. One multi-row statement per chunk keeps round trips few.
 // While most events turn out to be known, each chunk first asks which of its ids are stored,
 // a lookup that costs far less than offering every row to the insert, and inserts only the rest.
-func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent, m *matcher, dd *dedup) (int, error) {
+func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, runID int64, events []UsageEvent, m *matcher, dd *dedup) (int, error) {
 	added := 0
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
 		type span struct {
 			name        string
 			first, last time.Time
@@ -260,7 +272,8 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 				continue
 			}
 			var q strings.Builder
-			q.WriteString("INSERT INTO usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id) VALUES ")
+			q.WriteString(insertEvents(s.db.Dialect))
+			q.WriteString(" usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id) VALUES ")
 			args := make([]any, 0, len(part)*10)
 			for i, e := range part {
 				if i > 0 {
@@ -269,7 +282,10 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 				q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
 			}
-			q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING RETURNING id, source_event_id")
+			if s.db.Dialect == db.Postgres {
+				q.WriteString(" ON CONFLICT (source, source_event_id) DO NOTHING")
+			}
+			q.WriteString(" RETURNING id, source_event_id")
 			var inserted []struct {
 				ID            int64  `db:"id"`
 				SourceEventID string `db:"source_event_id"`
@@ -333,6 +349,17 @@ func (s *Store) storeBatch(ctx context.Context, runID int64, events []UsageEvent
 		return err
 	})
 	return added, err
+}
+
+// insertEvents begins the statement that stores events, skipping ids already stored. On SQLite,
+// OR IGNORE (rather than ON CONFLICT … DO NOTHING, which covers the unique key alone) lets no
+// constraint abort the statement midway, so SQLite keeps no statement journal for it; the
+// values it could ignore, NULLs, never come from Go strings and times.
+func insertEvents(d db.Dialect) string {
+	if d == db.Postgres {
+		return "INSERT INTO"
+	}
+	return "INSERT OR IGNORE INTO"
 }
 
 // withoutStored returns the events of part whose ids are not stored yet.

@@ -13,6 +13,7 @@
 //
 //	make bench-import                      # PostgreSQL from the test harness, 1,000,000 events
 //	make bench-import ARGS='-events 200000'
+//	make bench-import ARGS="-cpuprofile $PWD/prof"   # a CPU profile per phase
 //	go run ./bench/import -events 200000 -users 5000 -apps 300
 package main
 
@@ -31,6 +32,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -62,10 +64,12 @@ func main() {
 	file := flag.String("file", "", "(internal) the log")
 	dialect := flag.String("dialect", "", "(internal) sqlite or postgres")
 	dsn := flag.String("dsn", "", "(internal) database")
+	flag.StringVar(&profileDir, "cpuprofile", "", "write a CPU profile of each phase into this folder")
+	profile := flag.String("profile", "", "(internal) the phase's CPU profile")
 	flag.Parse()
 	var err error
 	if *child != "" {
-		err = runChild(*child, *file, *dialect, *dsn)
+		err = withProfile(*profile, func() error { return runChild(*child, *file, *dialect, *dsn) })
 	} else {
 		err = run(*events, *users, *apps, *seed, *keep)
 	}
@@ -127,6 +131,26 @@ func runChild(phase, file, dialect, dsn string) error {
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
+// profileDir is where the phases write CPU profiles (-cpuprofile); empty for none.
+var profileDir string
+
+// withProfile runs f, recording a CPU profile into path when path is set.
+func withProfile(path string, f func() error) error {
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return f()
+}
+
 // peakRSS returns this process's peak resident set (VmHWM) in KiB, or 0 if unknown.
 func peakRSS() int {
 	f, err := os.Open("/proc/self/status")
@@ -144,11 +168,14 @@ func peakRSS() int {
 	return 0
 }
 
-// phase runs this program as a child for one phase.
-func phase(args ...string) (result, error) {
+// phase runs this program as a child for one phase; name labels its CPU profile.
+func phase(name string, args ...string) (result, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return result{}, err
+	}
+	if profileDir != "" {
+		args = append(args, "-profile", filepath.Join(profileDir, name+".pprof"))
 	}
 	var out, errb bytes.Buffer
 	cmd := exec.Command(exe, args...)
@@ -224,7 +251,7 @@ func run(nEvents, nUsers, nApps int, seed uint64, keep bool) error {
 
 	// Parse + normalise only.
 	fmt.Fprintln(os.Stderr, "parse + normalise (GOMAXPROCS=1)…")
-	parse, err := phase("-child", "parse", "-file", path)
+	parse, err := phase("parse", "-child", "parse", "-file", path)
 	if err != nil {
 		return err
 	}
@@ -258,14 +285,14 @@ func run(nEvents, nUsers, nApps int, seed uint64, keep bool) error {
 	// End-to-end imports.
 	imports := func(label, dialect, dsn string) error {
 		fmt.Fprintf(os.Stderr, "import into %s…\n", label)
-		first, err := phase("-child", "import", "-file", path, "-dialect", dialect, "-dsn", dsn)
+		first, err := phase("import-"+dialect, "-child", "import", "-file", path, "-dialect", dialect, "-dsn", dsn)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, row{"import into " + label, strconv.Itoa(first.Read), rate(first.Read, first.Seconds), mb(first.PeakKB),
 			fmt.Sprintf("%.2f s, %d new, %d duplicate %s", first.Seconds, first.New, first.Duplicate, check(first, gs.Distinct))})
 		fmt.Fprintf(os.Stderr, "re-import into %s…\n", label)
-		again, err := phase("-child", "import", "-file", path, "-dialect", dialect, "-dsn", dsn)
+		again, err := phase("reimport-"+dialect, "-child", "import", "-file", path, "-dialect", dialect, "-dsn", dsn)
 		if err != nil {
 			return err
 		}

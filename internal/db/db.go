@@ -107,6 +107,11 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 // InTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
 func (d *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := d.BeginTxx(ctx, nil)
+	return runTx(tx, err, fn)
+}
+
+// runTx runs fn in tx, which began with err, and commits if fn returns nil.
+func runTx(tx *sqlx.Tx, err error, fn func(tx *sqlx.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

@@ -3,9 +3,12 @@ package db_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/testutil"
@@ -102,5 +105,57 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	_, err := db.Open(context.Background(), db.Options{Dialect: db.Postgres, DSN: "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"})
 	if err == nil {
 		t.Fatal("open succeeded against a closed port")
+	}
+}
+
+func TestBulkCommitsRollsBackAndGivesItsConnectionBackAsItWas(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
+			d.SetMaxOpenConns(1) // the connection the bulk load used is the one asked for next
+			ctx := context.Background()
+			at := db.Time(time.Now())
+			bulk, err := d.Bulk(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			insert := d.Rebind("INSERT INTO users (issuer, subject, email, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+			if err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
+				_, err := tx.ExecContext(ctx, insert, "https://idp", "kept", "a@example.com", at, at)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			boom := errors.New("boom")
+			if err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
+				if _, err := tx.ExecContext(ctx, insert, "https://idp", "undone", "b@example.com", at, at); err != nil {
+					return err
+				}
+				return boom
+			}); !errors.Is(err, boom) {
+				t.Fatalf("InTx returned %v, want fn's error", err)
+			}
+			if err := bulk.Close(); err != nil {
+				t.Fatal(err)
+			}
+			var subjects []string
+			if err := d.SelectContext(ctx, &subjects, "SELECT subject FROM users ORDER BY subject"); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(subjects, ",") != "kept" {
+				t.Errorf("users after a commit and a rollback: %v, want [kept]", subjects)
+			}
+			// The pool's connection checks foreign keys again.
+			_, err = d.ExecContext(ctx, d.Rebind("INSERT INTO audit_log (at, actor_id, actor, action, object_type, object_id) VALUES (?, ?, ?, ?, ?, ?)"), at, 424242, "x", "a", "t", "1")
+			if err == nil {
+				t.Error("audit row for a missing user after the bulk load: accepted, want a foreign key error")
+			}
+			if d.Dialect == db.SQLite {
+				var pages int
+				if err := d.GetContext(ctx, &pages, "PRAGMA wal_autocheckpoint"); err != nil || pages != 1000 {
+					t.Errorf("wal_autocheckpoint after the bulk load = %d (err %v), want 1000", pages, err)
+				}
+			}
+		})
 	}
 }
