@@ -108,8 +108,9 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err != nil {
 		return run, err
 	}
-	// One connection stores the whole import, set up for a bulk load: the events it writes
-	// reference this run and nothing else.
+	// One connection stores the whole import, set up for a bulk load, which skips foreign-key
+	// checks on SQLite: what it writes references this run and catalogue apps, which are retired
+	// but never deleted.
 	bulk, err := s.db.Bulk(ctx)
 	if err != nil {
 		return run, err
