@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -327,19 +329,28 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, runID int64, even
 				}
 			}
 		}
-		for key, sp := range apps {
-			name := sp.name
-			if name == "" {
-				name = key
+		// One statement per 1,000 apps (5 values each), in key order so that two imports
+		// touching the same apps lock them in the same order.
+		keys := slices.Sorted(maps.Keys(apps))
+		for start := 0; start < len(keys); start += chunk {
+			part := keys[start:min(start+chunk, len(keys))]
+			args := make([]any, 0, len(part)*5)
+			for _, key := range part {
+				sp := apps[key]
+				name := sp.name
+				if name == "" {
+					name = key
+				}
+				args = append(args, key, name, m.match(key, sp.name), sp.first, sp.last)
 			}
-			appID := m.match(key, sp.name)
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_apps (app_key, display_name, app_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_apps (app_key, display_name, app_id, first_seen, last_seen) VALUES `+
+				strings.Repeat("(?, ?, ?, ?, ?), ", len(part)-1)+`(?, ?, ?, ?, ?)
 				ON CONFLICT (app_key) DO UPDATE SET
 					first_seen = CASE WHEN excluded.first_seen < discovered_apps.first_seen THEN excluded.first_seen ELSE discovered_apps.first_seen END,
 					last_seen = CASE WHEN excluded.last_seen > discovered_apps.last_seen THEN excluded.last_seen ELSE discovered_apps.last_seen END,
-					app_id = COALESCE(discovered_apps.app_id, excluded.app_id)`), key, name, appID, sp.first, sp.last)
+					app_id = COALESCE(discovered_apps.app_id, excluded.app_id)`), args...)
 			if err != nil {
-				return fmt.Errorf("record discovered app %s: %w", key, err)
+				return fmt.Errorf("record discovered apps: %w", err)
 			}
 		}
 		if added == 0 {
