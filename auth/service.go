@@ -27,6 +27,7 @@ type Service struct {
 
 	tokenStmtMu sync.Mutex
 	tokenStmt   *sqlx.Stmt // see tokenByHash
+	tokens      tokenCache
 }
 
 // Options tune session lifetimes.

@@ -217,6 +217,27 @@ func TestAPITokens(t *testing.T) {
 			if n, _ := audit.List(ctx, svc.DB(), audit.Filter{ObjectType: "api_token"}); len(n) != 3 {
 				t.Errorf("%d token audit entries, want 3 (create, revoke, create)", len(n))
 			}
+
+			// A token revoked by another process (here, straight in the database) stops
+			// working once this process's check of it is older than auth.TokenCacheTTL.
+			_, secret, err = svc.CreateToken(ctx, actor, auth.NewToken{Name: "ci", Scopes: []string{"catalog:read"}, ExpiresIn: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.AuthenticateToken(ctx, secret); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.DB().ExecContext(ctx, svc.DB().Rebind("UPDATE api_tokens SET revoked_at = ? WHERE name = ?"), clk.now(), "ci"); err != nil {
+				t.Fatal(err)
+			}
+			clk.advance(auth.TokenCacheTTL - time.Second)
+			if _, err := svc.AuthenticateToken(ctx, secret); err != nil {
+				t.Fatalf("token revoked elsewhere, checked %s ago: err = %v, want still trusted", auth.TokenCacheTTL-time.Second, err)
+			}
+			clk.advance(time.Second)
+			if _, err := svc.AuthenticateToken(ctx, secret); !errs.Is(err, errs.Unauthorized) {
+				t.Fatalf("token revoked elsewhere, checked %s ago: err = %v, want unauthorized", auth.TokenCacheTTL, err)
+			}
 		})
 	}
 }
