@@ -44,12 +44,12 @@ import (
 func main() {
 	apps := flag.Int("apps", 30000, "synthetic apps in the catalogue")
 	clients := flag.Int("clients", 32, "concurrent clients")
-	rounds := flag.Int("rounds", 1, "times each client runs the query list")
+	rounds := flag.Int("rounds", 3, "rounds; in each, every target runs the query list once per client")
 	meiliURL := flag.String("meili-url", os.Getenv("PAVED_TEST_MEILI_URL"), "Meilisearch URL (empty: skip the Meilisearch targets)")
 	meiliKey := flag.String("meili-key", os.Getenv("PAVED_TEST_MEILI_KEY"), "Meilisearch key")
 	skipBleve := flag.Bool("skip-bleve", false, "measure only the Meilisearch targets")
 	conns := flag.Int("db-conns", 0, "database connections of the portal (0: the default)")
-	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each target's timed run to this path plus .bleve, .meili-portal or .meili-direct")
+	flag.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of each target's first timed round to this path plus .bleve, .meili-portal or .meili-direct")
 	flag.Parse()
 	if err := run(context.Background(), *apps, *clients, *rounds, *meiliURL, *meiliKey, *skipBleve, *conns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/search:", err)
@@ -140,24 +140,37 @@ func run(ctx context.Context, nApps, clients, rounds int, meiliURL, meiliKey str
 	fmt.Println()
 
 	queries := queryList()
-	fmt.Printf("\n%d queries × %d rounds × %d clients per target\n\n", len(queries), rounds, clients)
+	fmt.Printf("\n%d queries × %d clients per target, in %d rounds that take the targets in turn (so that each sees the machine as busy as the others)\n\n", len(queries), clients, rounds)
+	type tally struct {
+		lat     []time.Duration
+		elapsed time.Duration
+		cpu     time.Duration
+	}
+	tallies := make([]tally, len(targets))
+	for round := range rounds {
+		for i, tg := range targets {
+			var prof string
+			if cpuProfile != "" && round == 0 {
+				prof = cpuProfile + "." + tg.short
+			}
+			cpu0 := processCPU()
+			lat, elapsed, err := hammer(ctx, tg.do, queries, clients, prof)
+			if err != nil {
+				return fmt.Errorf("%s: %w", tg.name, err)
+			}
+			tallies[i].cpu += processCPU() - cpu0
+			tallies[i].lat = append(tallies[i].lat, lat...)
+			tallies[i].elapsed += elapsed
+		}
+	}
 	fmt.Printf("%-28s %9s %9s %9s %12s %12s\n", "target", "p50", "p95", "p99", "queries/s", "CPU/query")
 	var p95 = map[string]time.Duration{}
-	for _, tg := range targets {
-		var prof string
-		if cpuProfile != "" {
-			prof = cpuProfile + "." + tg.short
-		}
-		cpu0 := processCPU()
-		lat, elapsed, err := hammer(ctx, tg.do, queries, clients, rounds, prof)
-		cpu := processCPU() - cpu0
-		if err != nil {
-			return fmt.Errorf("%s: %w", tg.name, err)
-		}
+	for i, tg := range targets {
+		lat := tallies[i].lat
 		slices.Sort(lat)
 		q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 		p95[tg.name] = q(0.95)
-		fmt.Printf("%-28s %9s %9s %9s %12.0f %12s\n", tg.name, ms(q(0.50)), ms(q(0.95)), ms(q(0.99)), float64(len(lat))/elapsed.Seconds(), ms(cpu/time.Duration(len(lat))))
+		fmt.Printf("%-28s %9s %9s %9s %12.0f %12s\n", tg.name, ms(q(0.50)), ms(q(0.95)), ms(q(0.99)), float64(len(lat))/tallies[i].elapsed.Seconds(), ms(tallies[i].cpu/time.Duration(len(lat))))
 	}
 	if a, b := p95["portal API on Meilisearch"], p95["Meilisearch directly"]; a > 0 && b > 0 {
 		fmt.Printf("\nportal-over-Meilisearch p95 / direct Meilisearch p95 = %.2f×\n", float64(a)/float64(b))
@@ -181,7 +194,7 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microse
 // hammer runs the queries from concurrent clients and returns every latency.
 // With a non-empty profile path it writes a CPU profile of the timed part (not the warm-up)
 // there; the portal runs in this process, so the profile shows what it spends per request.
-func hammer(ctx context.Context, do func(context.Context, string) error, queries []string, clients, rounds int, profile string) ([]time.Duration, time.Duration, error) {
+func hammer(ctx context.Context, do func(context.Context, string) error, queries []string, clients int, profile string) ([]time.Duration, time.Duration, error) {
 	var (
 		mu   sync.Mutex
 		all  []time.Duration
@@ -208,17 +221,15 @@ func hammer(ctx context.Context, do func(context.Context, string) error, queries
 	start := time.Now()
 	for c := range clients {
 		wg.Go(func() {
-			local := make([]time.Duration, 0, len(queries)*rounds)
+			local := make([]time.Duration, 0, len(queries))
 			r := rand.New(rand.NewPCG(uint64(c), 7))
-			for range rounds {
-				for _, i := range r.Perm(len(queries)) {
-					t := time.Now()
-					if err := do(ctx, queries[i]); err != nil {
-						errc <- err
-						return
-					}
-					local = append(local, time.Since(t))
+			for _, i := range r.Perm(len(queries)) {
+				t := time.Now()
+				if err := do(ctx, queries[i]); err != nil {
+					errc <- err
+					return
 				}
+				local = append(local, time.Since(t))
 			}
 			mu.Lock()
 			all = append(all, local...)
