@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/pavedhq/paved/catalog"
 )
@@ -90,7 +91,7 @@ func (ix *Index) Search(ctx context.Context, q catalog.SearchQuery) (catalog.Sea
 
 // post sends a JSON body to path and decodes the JSON answer into out. A refusal becomes an
 // *Error with Meilisearch's code and message.
-func (ix *Index) post(ctx context.Context, op, path string, body []byte, out any) error {
+func (ix *Index) post(ctx context.Context, op, path string, body []byte, out *searchResponse) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ix.url+path, bytes.NewReader(body))
 	if err != nil {
 		return &Error{Index: ix.uid, Op: op, Message: err.Error(), Err: err}
@@ -112,14 +113,34 @@ func (ix *Index) post(ctx context.Context, op, path string, body []byte, out any
 		}
 		return &Error{Index: ix.uid, Op: op, Code: ae.Code, Message: ae.Message}
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bodyBufs.Put(buf)
+		}
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer+1)); err != nil {
+		return &Error{Index: ix.uid, Op: op, Message: err.Error(), Err: err}
+	}
+	if buf.Len() > maxAnswer {
+		return &Error{Index: ix.uid, Op: op, Message: fmt.Sprintf("the answer is larger than %d MB", maxAnswer>>20)}
+	}
+	// decodeSearch copies what it keeps, so the buffer is reused.
+	if err := decodeSearch(buf.Bytes(), out); err != nil {
 		return &Error{Index: ix.uid, Op: "decode " + op + " results", Message: err.Error(), Err: err}
 	}
-	// Read what is left (the decoder stops at the end of the value) so the connection is
-	// reused.
-	_, _ = io.Copy(io.Discard, resp.Body)
 	return nil
 }
+
+// maxAnswer bounds a search answer read into memory: a page holds at most 100 hits.
+const maxAnswer = 16 << 20
+
+// bodyBufs recycles the buffers answers are read into; maxPooledBody bounds those kept.
+var (
+	bodyBufs      = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	maxPooledBody = 1 << 20
+)
 
 // pageOf applies SearchQuery's paging rules: limit 0 means 20, at most 100.
 func pageOf(q catalog.SearchQuery) (limit, offset int) {
