@@ -84,7 +84,8 @@ func (p *parser) object(field func(key []byte) bool) bool {
 	if p.consume('}') {
 		return true
 	}
-	var seen [][]byte
+	var buf [16][]byte // on the stack: objects here have a dozen keys at most
+	seen := buf[:0]
 	for {
 		key, ok := p.plain()
 		if !ok || !p.consume(':') {
