@@ -411,6 +411,9 @@ func withoutStored(ctx context.Context, tx *sqlx.Tx, d db.Dialect, part []UsageE
 // it gives up on the time window.
 const windowSlack = 4
 
+// storedInSpanSQL reads the events of a time span, up to a limit, by the time index.
+const storedInSpanSQL = "SELECT source, source_event_id FROM usage_events WHERE occurred_at >= ? AND occurred_at <= ? LIMIT ?"
+
 // storedInWindow returns the ids of source's stored events in the time span of events, or nil
 // when that span holds more than windowSlack times as many, as when the log is not in time
 // order or other imports share the span. Logs are exported in time order, so a chunk spans
@@ -426,12 +429,22 @@ func storedInWindow(ctx context.Context, tx *sqlx.Tx, src SourceKind, events []U
 			last = e.OccurredAt
 		}
 	}
+	// The source is compared here rather than in SQL, so that no database is tempted by the
+	// (source, source_event_id) index, which would read every event of the source.
 	limit := windowSlack*len(events) + 1
-	stored := make([]string, 0, len(events))
-	err := tx.SelectContext(ctx, &stored, tx.Rebind("SELECT source_event_id FROM usage_events WHERE occurred_at >= ? AND occurred_at <= ? AND source = ? LIMIT ?"),
-		db.Time(first), db.Time(last), string(src), limit)
-	if err != nil || len(stored) == limit {
+	var rows []struct {
+		Source string `db:"source"`
+		ID     string `db:"source_event_id"`
+	}
+	err := tx.SelectContext(ctx, &rows, tx.Rebind(storedInSpanSQL), db.Time(first), db.Time(last), limit)
+	if err != nil || len(rows) == limit {
 		return nil, err
+	}
+	stored := make([]string, 0, len(rows))
+	for _, r := range rows {
+		if r.Source == string(src) {
+			stored = append(stored, r.ID)
+		}
 	}
 	return stored, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/testutil"
 )
 
@@ -33,6 +34,19 @@ func TestWithoutStoredByTimeSpanOrByID(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Event i is stored for i < 200; event 1000+i is not, and happened beside event i.
+			if d.Dialect == db.SQLite {
+				// Without statistics SQLite could pick another index, and read every event.
+				var plan []struct {
+					ID, Parent, NotUsed int
+					Detail              string
+				}
+				if err := d.SelectContext(ctx, &plan, "EXPLAIN QUERY PLAN "+storedInSpanSQL, at(0), at(1), 10); err != nil {
+					t.Fatal(err)
+				}
+				if len(plan) != 1 || !strings.Contains(plan[0].Detail, "INDEX usage_events_time") {
+					t.Errorf("plan of the span scan: %+v, want a search of usage_events_time", plan)
+				}
+			}
 			event := func(i int) UsageEvent {
 				return UsageEvent{Source: SourceCSV, SourceEventID: fmt.Sprintf("evt-%03d", i), OccurredAt: at(i % 1000)}
 			}
