@@ -37,7 +37,12 @@ var errRolledUp = errors.New("already rolled up")
 // they were. A run's ids only grow and its batches commit one after another, each moving
 // last_event_id, so the run's rows in (rolled_up_to, last_event_id] are exactly those committed
 // and not yet counted; the id range is a primary-key range scan.
-func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64) error {
+//
+// t, when not nil, is the import's own tally of the events it stored since its last rollup,
+// which saves reading them back; it is used only if it covers exactly the range to roll up
+// (another process may have rolled up part of it), and is reset once rolled up.
+func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64, t *tally) error {
+	rolledTo := int64(-1) // the watermark after this rollup, when known
 	err := runner.InTx(ctx, func(tx *sqlx.Tx) error {
 		var w struct {
 			From int64 `db:"rolled_up_to"`
@@ -47,6 +52,7 @@ func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64) err
 			return fmt.Errorf("roll up run %d: %w", runID, err)
 		}
 		if w.To <= w.From {
+			rolledTo = w.From
 			return nil
 		}
 		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET rolled_up_to = ? WHERE id = ? AND rolled_up_to = ?"), w.To, runID, w.From)
@@ -56,10 +62,20 @@ func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64) err
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
 			return errRolledUp
 		}
+		rolledTo = w.To
+		if t != nil && t.from == w.From && t.to == w.To {
+			return t.apply(ctx, tx)
+		}
 		return rollUp(ctx, tx, s.db.Dialect, runID, w.From, w.To)
 	})
 	if errors.Is(err, errRolledUp) {
-		return nil
+		err, rolledTo = nil, -1
+	}
+	if t != nil {
+		if err != nil {
+			rolledTo = -1
+		}
+		t.reset(rolledTo)
 	}
 	return err
 }
@@ -77,12 +93,29 @@ func (s *Store) RollUpPending(ctx context.Context) error {
 		return fmt.Errorf("find runs to roll up: %w", err)
 	}
 	for _, id := range runs {
-		if err := s.rollUpRun(ctx, s.db, id); err != nil {
+		if err := s.rollUpRun(ctx, s.db, id, nil); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// The rollups' upserts: what a row adds to one already there. Both ways of rolling up (rollUp
+// from stored events, and tally.apply from an import's own tally) use them.
+const (
+	usersUpsert = ` ON CONFLICT (app_key, user_key) DO UPDATE SET
+		first_used = CASE WHEN usage_app_users.first_used IS NULL OR excluded.first_used < usage_app_users.first_used
+			THEN excluded.first_used ELSE usage_app_users.first_used END,
+		last_used = CASE WHEN usage_app_users.last_used IS NULL OR excluded.last_used > usage_app_users.last_used
+			THEN excluded.last_used ELSE usage_app_users.last_used END,
+		last_seen = CASE WHEN excluded.last_seen > usage_app_users.last_seen THEN excluded.last_seen ELSE usage_app_users.last_seen END,
+		events = usage_app_users.events + excluded.events,
+		failures = usage_app_users.failures + excluded.failures`
+	daysUpsert = ` ON CONFLICT (app_key, day) DO UPDATE SET
+		events = usage_app_days.events + excluded.events,
+		failures = usage_app_days.failures + excluded.failures`
+	sourcesUpsert = ` ON CONFLICT (app_key, source) DO NOTHING`
+)
 
 // rollUp adds run runID's events with ids in (from, to] to the rollups. Set-based statements
 // keep it to three statements whatever the number of events.
@@ -95,26 +128,14 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int6
 				MAX(occurred_at),
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
-			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, user_key
-			ON CONFLICT (app_key, user_key) DO UPDATE SET
-				first_used = CASE WHEN usage_app_users.first_used IS NULL OR excluded.first_used < usage_app_users.first_used
-					THEN excluded.first_used ELSE usage_app_users.first_used END,
-				last_used = CASE WHEN usage_app_users.last_used IS NULL OR excluded.last_used > usage_app_users.last_used
-					THEN excluded.last_used ELSE usage_app_users.last_used END,
-				last_seen = CASE WHEN excluded.last_seen > usage_app_users.last_seen THEN excluded.last_seen ELSE usage_app_users.last_seen END,
-				events = usage_app_users.events + excluded.events,
-				failures = usage_app_users.failures + excluded.failures`},
+			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, user_key` + usersUpsert},
 		{"days", `INSERT INTO usage_app_days (app_key, day, events, failures)
 			SELECT app_key, ` + dayOf(d) + `,
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
-			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, ` + dayOf(d) + `
-			ON CONFLICT (app_key, day) DO UPDATE SET
-				events = usage_app_days.events + excluded.events,
-				failures = usage_app_days.failures + excluded.failures`},
+			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, ` + dayOf(d) + daysUpsert},
 		{"sources", `INSERT INTO discovered_app_sources (app_key, source)
-			SELECT DISTINCT app_key, source FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ?
-			ON CONFLICT (app_key, source) DO NOTHING`},
+			SELECT DISTINCT app_key, source FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ?` + sourcesUpsert},
 	}
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(st.sql), from, to, runID); err != nil {

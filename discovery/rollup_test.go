@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -88,6 +89,7 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 			now := newest.Add(12 * time.Hour)
 			st.Now = func() time.Time { return now }
 			check(t, d, st, now)
+			counted := rollupRows(t, d) // as the imports counted them, without reading events back
 
 			// A crash right after events were committed leaves them stored but not counted.
 			// RollUpPending counts them, once, even when two processes do it at the same time.
@@ -106,8 +108,65 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 			}
 			wg.Wait()
 			check(t, d, st, now)
+			if recounted := rollupRows(t, d); !slices.Equal(recounted, counted) {
+				t.Errorf("rollups recounted from the stored events differ from the imports' own tally:\n%s", diffLines(counted, recounted))
+			}
 		})
 	}
+}
+
+// rollupRows returns every row of the three rollup tables as text, in order.
+func rollupRows(t *testing.T, d *db.DB) []string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		"SELECT app_key, user_key, first_used, last_used, last_seen, events, failures FROM usage_app_users ORDER BY app_key, user_key",
+		"SELECT app_key, day, events, failures FROM usage_app_days ORDER BY app_key, day",
+		"SELECT app_key, source FROM discovered_app_sources ORDER BY app_key, source",
+	} {
+		rows, err := d.Queryx(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			vals, err := rows.SliceScan()
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := ""
+			for _, v := range vals {
+				if tm, ok := v.(time.Time); ok {
+					v = tm.UTC().Format(time.RFC3339Nano)
+				}
+				line += fmt.Sprintf("%v|", v)
+			}
+			out = append(out, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	if len(out) < 50 {
+		t.Fatalf("%d rollup rows: the comparison would prove little", len(out))
+	}
+	return out
+}
+
+// diffLines lists the lines only one of a and b has.
+func diffLines(a, b []string) string {
+	var out []string
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range b {
+		if !slices.Contains(a, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // check compares each discovered app's rolled-up usage with a recount of its raw events.

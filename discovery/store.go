@@ -139,18 +139,20 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		return storeErr
 	}
 	var dd dedup
+	counted := newTally(0) // a new run has rolled up nothing
 	wg.Go(func() {
 		unrolled := 0
 		for b := range batches {
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
-			n, err := s.storeBatch(ctx, bulk, run.ID, b, matcher, &dd)
+			n, bt, err := s.storeBatch(ctx, bulk, run.ID, b, matcher, &dd)
 			if err == nil {
 				run.New += n
 				run.Duplicate += len(b) - n
-				if unrolled += n; unrolled >= rollupEvery {
-					unrolled, err = 0, s.rollUpRun(ctx, bulk, run.ID)
+				counted.merge(bt)
+				if unrolled += n; unrolled >= rollupEvery || counted.entries() >= maxTallyEntries {
+					unrolled, err = 0, s.rollUpRun(ctx, bulk, run.ID, counted)
 				}
 			}
 			if err != nil {
@@ -202,7 +204,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		perr = err
 	}
 	// What was committed is counted even when the import failed or its caller went away.
-	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID); err != nil && perr == nil {
+	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID, counted); err != nil && perr == nil {
 		perr = err
 	}
 	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped+tooOld, stats.Rejected
@@ -247,11 +249,13 @@ func fileNameOr(name, format string) string {
 type dedup struct{ mostlyKnown bool }
 
 // storeBatch inserts events, skipping those already stored, and records their apps; it
-// returns how many events were new. One multi-row statement per chunk keeps round trips few.
+// returns how many events were new, and their tally for the rollups. One multi-row statement
+// per chunk keeps round trips few.
 // While most events turn out to be known, each chunk first asks which of its ids are stored,
 // a lookup that costs far less than offering every row to the insert, and inserts only the rest.
-func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, runID int64, events []UsageEvent, m *matcher, dd *dedup) (int, error) {
+func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, runID int64, events []UsageEvent, m *matcher, dd *dedup) (int, *tally, error) {
 	added := 0
+	counted := newTally(0)
 	err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
 		type span struct {
 			name        string
@@ -313,6 +317,7 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, runID int64, even
 				// A duplicate id inside one chunk is inserted once; count its app once too.
 				delete(isNew, e.SourceEventID)
 				at := db.Time(e.OccurredAt)
+				counted.add(e, strings.ToLower(e.UserKey()), at)
 				sp := apps[e.AppKey]
 				if sp == nil {
 					sp = &span{name: e.AppName, first: at, last: at}
@@ -357,10 +362,14 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, runID int64, even
 			return nil
 		}
 		// The rollups take the run's events up to last_event_id (see rollUpRun).
+		counted.to = lastID
 		_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET new_count = new_count + ?, last_event_id = ? WHERE id = ?"), added, lastID, runID)
 		return err
 	})
-	return added, err
+	if err != nil {
+		return 0, nil, err
+	}
+	return added, counted, nil
 }
 
 // insertEvents begins the statement that stores events, skipping ids already stored. On SQLite,
