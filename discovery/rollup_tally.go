@@ -136,7 +136,7 @@ const rowsPerUpsert = 1000
 // order.
 func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 	users := slices.SortedFunc(maps.Keys(t.users), func(a, b pairKey) int { return cmp.Or(strings.Compare(a.app, b.app), strings.Compare(a.user, b.user)) })
-	if err := upsertRows(ctx, tx, "users", "INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, usersUpsert,
+	if err := upsertRows(ctx, tx, "roll up usage (users)", "INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, usersUpsert,
 		len(users), func(i int, args []any) []any {
 			u := t.users[users[i]]
 			return append(args, users[i].app, users[i].user, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
@@ -144,7 +144,7 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 		return err
 	}
 	days := slices.SortedFunc(maps.Keys(t.days), func(a, b dayKey) int { return cmp.Or(strings.Compare(a.app, b.app), strings.Compare(a.day, b.day)) })
-	if err := upsertRows(ctx, tx, "days", "INSERT INTO usage_app_days (app_key, day, events, failures) VALUES ", 4, daysUpsert,
+	if err := upsertRows(ctx, tx, "roll up usage (days)", "INSERT INTO usage_app_days (app_key, day, events, failures) VALUES ", 4, daysUpsert,
 		len(days), func(i int, args []any) []any {
 			d := t.days[days[i]]
 			return append(args, days[i].app, days[i].day, d.events, d.failures)
@@ -154,12 +154,12 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 	sources := slices.SortedFunc(maps.Keys(t.sources), func(a, b sourceKey) int {
 		return cmp.Or(strings.Compare(a.app, b.app), strings.Compare(a.source, b.source))
 	})
-	return upsertRows(ctx, tx, "sources", "INSERT INTO discovered_app_sources (app_key, source) VALUES ", 2, sourcesUpsert,
+	return upsertRows(ctx, tx, "roll up usage (sources)", "INSERT INTO discovered_app_sources (app_key, source) VALUES ", 2, sourcesUpsert,
 		len(sources), func(i int, args []any) []any { return append(args, sources[i].app, sources[i].source) })
 }
 
 // upsertRows runs insert … VALUES (…), (…) … upsert for n rows of width values, rowsPerUpsert
-// rows a statement; row appends row i's values to args.
+// rows a statement; row appends row i's values to args, and what names the work in errors.
 func upsertRows(ctx context.Context, tx *sqlx.Tx, what, insert string, width int, upsert string, n int, row func(i int, args []any) []any) error {
 	tuple := "(?" + strings.Repeat(", ?", width-1) + ")"
 	for start := 0; start < n; start += rowsPerUpsert {
@@ -170,7 +170,7 @@ func upsertRows(ctx context.Context, tx *sqlx.Tx, what, insert string, width int
 		}
 		q := insert + strings.Repeat(tuple+", ", end-start-1) + tuple + upsert
 		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("roll up usage (%s): %w", what, err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return nil

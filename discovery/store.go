@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -295,7 +296,7 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 				SourceEventID string `db:"source_event_id"`
 			}
 			var err error
-			if len(part) == chunk && full != nil {
+			if len(part) == chunk {
 				err = tx.StmtxContext(ctx, full).SelectContext(ctx, &inserted, args...)
 			} else {
 				err = tx.SelectContext(ctx, &inserted, insertEventsSQL(s.db, len(part)), args...)
@@ -337,29 +338,14 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 				}
 			}
 		}
-		// One statement per 1,000 apps (5 values each), in key order so that two imports
-		// touching the same apps lock them in the same order.
+		// In key order, so that two imports touching the same apps lock them in the same order.
 		keys := slices.Sorted(maps.Keys(apps))
-		for start := 0; start < len(keys); start += chunk {
-			part := keys[start:min(start+chunk, len(keys))]
-			args := make([]any, 0, len(part)*5)
-			for _, key := range part {
-				sp := apps[key]
-				name := sp.name
-				if name == "" {
-					name = key
-				}
-				args = append(args, key, name, m.match(key, sp.name), sp.first, sp.last)
-			}
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_apps (app_key, display_name, app_id, first_seen, last_seen) VALUES `+
-				strings.Repeat("(?, ?, ?, ?, ?), ", len(part)-1)+`(?, ?, ?, ?, ?)
-				ON CONFLICT (app_key) DO UPDATE SET
-					first_seen = CASE WHEN excluded.first_seen < discovered_apps.first_seen THEN excluded.first_seen ELSE discovered_apps.first_seen END,
-					last_seen = CASE WHEN excluded.last_seen > discovered_apps.last_seen THEN excluded.last_seen ELSE discovered_apps.last_seen END,
-					app_id = COALESCE(discovered_apps.app_id, excluded.app_id)`), args...)
-			if err != nil {
-				return fmt.Errorf("record discovered apps: %w", err)
-			}
+		if err := upsertRows(ctx, tx, "record discovered apps", "INSERT INTO discovered_apps (app_key, display_name, app_id, first_seen, last_seen) VALUES ", 5, discoveredUpsert,
+			len(keys), func(i int, args []any) []any {
+				key, sp := keys[i], apps[keys[i]]
+				return append(args, key, cmp.Or(sp.name, key), m.match(key, sp.name), sp.first, sp.last)
+			}); err != nil {
+			return err
 		}
 		if added == 0 {
 			return nil
@@ -374,6 +360,12 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 	}
 	return added, counted, nil
 }
+
+// discoveredUpsert merges a discovered app's span into the one already recorded.
+const discoveredUpsert = ` ON CONFLICT (app_key) DO UPDATE SET
+	first_seen = CASE WHEN excluded.first_seen < discovered_apps.first_seen THEN excluded.first_seen ELSE discovered_apps.first_seen END,
+	last_seen = CASE WHEN excluded.last_seen > discovered_apps.last_seen THEN excluded.last_seen ELSE discovered_apps.last_seen END,
+	app_id = COALESCE(discovered_apps.app_id, excluded.app_id)`
 
 // insertEventsSQL is the statement that stores n events, skipping ids already stored and
 // returning the new rows' ids. On SQLite, OR IGNORE (rather than ON CONFLICT … DO NOTHING, which
