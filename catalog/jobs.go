@@ -37,12 +37,33 @@ func (w *IndexSyncWorker) Work(ctx context.Context, job *river.Job[IndexSyncArgs
 // Timeout bounds one sync; a batch of 100 apps takes well under a second.
 func (w *IndexSyncWorker) Timeout(*river.Job[IndexSyncArgs]) time.Duration { return 2 * time.Minute }
 
-// JobsOutbox queues index syncs as River jobs inside the caller's transaction.
-type JobsOutbox struct{ Jobs *jobs.Jobs }
+// JobsOutbox queues index syncs as River jobs inside the caller's transaction, and with
+// ResolveIdentifiers (when discovery's workers run on Jobs) the resolution of discovered
+// identifiers after identifiers change.
+type JobsOutbox struct {
+	Jobs               *jobs.Jobs
+	ResolveIdentifiers bool
+}
 
 // EnqueueIndexSync implements Outbox.
 func (o JobsOutbox) EnqueueIndexSync(ctx context.Context, tx *sqlx.Tx, slugs ...string) error {
 	_, err := o.Jobs.InsertTx(ctx, tx, IndexSyncArgs{Slugs: slugs}, nil)
+	return err
+}
+
+// IdentifiersChangedArgs says that catalogue identifiers changed, so discovery resolves the
+// identifiers it has seen again (discovery runs the worker).
+type IdentifiersChangedArgs struct{}
+
+// Kind names the job.
+func (IdentifiersChangedArgs) Kind() string { return "catalog.identifiers_changed" }
+
+// EnqueueIdentifiersChanged implements ResolverOutbox.
+func (o JobsOutbox) EnqueueIdentifiersChanged(ctx context.Context, tx *sqlx.Tx) error {
+	if !o.ResolveIdentifiers {
+		return nil
+	}
+	_, err := o.Jobs.InsertTx(ctx, tx, IdentifiersChangedArgs{}, nil)
 	return err
 }
 

@@ -68,6 +68,11 @@ func (s *Service) Seed(ctx context.Context, actor audit.Actor, demo bool) (SeedR
 		if err := audit.Append(ctx, tx, now, actor, "catalog.seed", "catalog", "seed", map[string]int{"created": len(created)}); err != nil {
 			return err
 		}
+		if len(created) > 0 {
+			if err := s.identifiersChanged(ctx, tx); err != nil {
+				return err
+			}
+		}
 		return s.enqueueBatches(ctx, tx, created)
 	})
 	if err != nil || !demo {

@@ -56,8 +56,30 @@ func (s *Service) change(ctx context.Context, actor audit.Actor, action, slug st
 				return fmt.Errorf("queue index sync: %w", err)
 			}
 		}
+		if identifierActions[action] {
+			return s.identifiersChanged(ctx, tx)
+		}
 		return nil
 	})
+}
+
+// identifierActions change what discovery matches log identifiers against: names, aliases,
+// domains and IdP ids.
+var identifierActions = map[string]bool{"app.create": true, "app.update": true, "app.identifier.add": true, "app.identifier.remove": true}
+
+// ResolverOutbox is an Outbox that can also ask discovery to resolve the identifiers it has
+// seen again, when the catalogue's identifiers change.
+type ResolverOutbox interface {
+	EnqueueIdentifiersChanged(ctx context.Context, tx *sqlx.Tx) error
+}
+
+func (s *Service) identifiersChanged(ctx context.Context, tx *sqlx.Tx) error {
+	if o, ok := s.outbox.(ResolverOutbox); ok {
+		if err := o.EnqueueIdentifiersChanged(ctx, tx); err != nil {
+			return fmt.Errorf("queue identifier resolution: %w", err)
+		}
+	}
+	return nil
 }
 
 // Categories lists the managed categories in display order.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
 )
@@ -26,30 +25,47 @@ const (
 // TriageStates lists them in workflow order.
 var TriageStates = []string{TriageNew, TriageReviewing, TriageSanctioned, TriageTolerated, TriageBlocked, TriageIgnored}
 
-// DiscoveredApp is an app seen in the logs, with its usage. Successful sign-ins and grants
-// count as usage, and so do records whose log does not say (a proxy log records only what
-// happened); failures are counted beside them, never as usage.
+// DiscoveredApp is a real app seen in the logs, under one or more identifiers, with its usage
+// merged across them: each person counts once however many identifiers and sources they were
+// seen through. Successful sign-ins and grants count as usage, and so do records whose log does
+// not say (a proxy log records only what happened); failures are counted beside them, never as
+// usage.
 type DiscoveredApp struct {
-	Key       string       `db:"app_key" json:"key"`
-	Name      string       `db:"display_name" json:"name"`
-	AppID     *int64       `db:"app_id" json:"-"`
-	Slug      *string      `db:"slug" json:"catalogue_slug,omitempty"`
-	AppName   *string      `db:"app_name" json:"catalogue_name,omitempty"`
-	Status    *string      `db:"status" json:"catalogue_status,omitempty"`
-	Triage    string       `db:"triage" json:"triage"`
-	Note      string       `db:"note" json:"note,omitempty"`
-	Assignee  string       `db:"assignee" json:"assignee,omitempty"`
-	FirstSeen db.Timestamp `db:"first_seen" json:"first_seen"`
-	LastSeen  db.Timestamp `db:"last_seen" json:"last_seen"`
-	Users7    int          `db:"users7" json:"users_7d"`
-	Users30   int          `db:"users30" json:"users_30d"`
-	Users90   int          `db:"users90" json:"users_90d"`
-	UsersAll  int          `db:"users_all" json:"users_all"`
-	Events7   int          `db:"events7" json:"events_7d"`
-	Events30  int          `db:"events30" json:"events_30d"`
-	Events90  int          `db:"events90" json:"events_90d"`
-	EventsAll int          `db:"events_all" json:"events_all"`
-	Failures  int          `db:"failures" json:"failures"`
+	ID          int64         `db:"id" json:"id"`
+	Name        string        `db:"display_name" json:"name"`
+	AppID       *int64        `db:"app_id" json:"-"`
+	Slug        *string       `db:"slug" json:"catalogue_slug,omitempty"`
+	AppName     *string       `db:"app_name" json:"catalogue_name,omitempty"`
+	Status      *string       `db:"status" json:"catalogue_status,omitempty"`
+	Triage      string        `db:"triage" json:"triage"`
+	Note        string        `db:"note" json:"note,omitempty"`
+	Assignee    string        `db:"assignee" json:"assignee,omitempty"`
+	FirstSeen   db.Timestamp  `db:"first_seen" json:"first_seen"`
+	LastSeen    db.Timestamp  `db:"last_seen" json:"last_seen"`
+	Identifiers int           `db:"identifiers" json:"identifier_count"`
+	Users7      int           `db:"users7" json:"users_7d"`
+	Users30     int           `db:"users30" json:"users_30d"`
+	Users90     int           `db:"users90" json:"users_90d"`
+	UsersAll    int           `db:"users_all" json:"users_all"`
+	Events7     int           `db:"events7" json:"events_7d"`
+	Events30    int           `db:"events30" json:"events_30d"`
+	Events90    int           `db:"events90" json:"events_90d"`
+	EventsAll   int           `db:"events_all" json:"events_all"`
+	Failures    int           `db:"failures" json:"failures"`
+	Sources     []SourceUsage `db:"-" json:"sources"`
+}
+
+// SourceUsage is one identifier of a discovered app and its own usage: the per-source breakdown.
+// Its users are the people seen under this identifier; a person seen under two identifiers is
+// in both rows and once in the app's total.
+type SourceUsage struct {
+	Source     string       `db:"source" json:"source"`
+	Identifier string       `db:"app_key" json:"identifier"`
+	Name       string       `db:"display_name" json:"name"`
+	Pinned     bool         `db:"pinned" json:"pinned"`
+	UsersAll   int          `db:"users_all" json:"users_all"`
+	EventsAll  int          `db:"events_all" json:"events_all"`
+	LastSeen   db.Timestamp `db:"last_seen" json:"last_seen"`
 }
 
 // Shadow reports whether the app is in use without being approved.
@@ -57,65 +73,82 @@ func (a DiscoveredApp) Shadow() bool {
 	return a.Status == nil || (*a.Status != "approved" && *a.Status != "approved_with_conditions")
 }
 
+// Sort orders of the discovered apps.
+const (
+	SortUsers    = "users"     // most people in the last 30 days first (the default)
+	SortLastSeen = "last_seen" // most recently seen first
+	SortRisk     = "risk"      // blocked and not approved first, then awaiting a decision, then the rest; by people within each
+)
+
 // AppFilter narrows the discovered apps.
 type AppFilter struct {
-	Triage     string
-	Source     string // only apps seen in this source's events (okta, entra, google, csv)
-	ShadowOnly bool
-	NewSince   time.Time
-	Limit      int
+	Triage      string
+	Source      string // only apps seen in this source's events (okta, entra, google, csv)
+	ShadowOnly  bool
+	NewSince    time.Time
+	Sort        string
+	WithSources bool // fill in each app's per-source breakdown
+	Limit       int
 }
 
-// usageFrom joins a discovered app (d) to its usage from the rollups: u for people, v for
-// events. Distinct users over a window are the people whose last use falls in it; events over
-// a window are summed by UTC day. one narrows the rollups to one app (its key follows each
-// group of window arguments) rather than grouping them all.
-func usageFrom(one bool) string {
-	where := ""
+// appsFrom joins a discovered app (d) to its identifiers' span (s), its catalogue app (a) and
+// its usage: u for people, v for events. Distinct people over a window are those whose last use
+// falls in it; events over a window are summed by UTC day over the app's identifiers. one
+// narrows the rollups to one app (its id follows each group of window arguments).
+func appsFrom(one bool) string {
+	users, days := "", ""
 	if one {
-		where = " WHERE app_key = ?"
+		users, days = " WHERE discovered_app_id = ?", " WHERE i.discovered_app_id = ?"
 	}
-	return `
-		LEFT JOIN (SELECT app_key,
+	return ` FROM discovered_apps d
+		JOIN (SELECT discovered_app_id, MIN(first_seen) AS first_seen, MAX(last_seen) AS last_seen, COUNT(*) AS identifiers
+			FROM discovered_identifiers GROUP BY discovered_app_id) s ON s.discovered_app_id = d.id
+		LEFT JOIN apps a ON a.id = d.app_id
+		LEFT JOIN (SELECT discovered_app_id,
 			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users7,
 			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users30,
 			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users90,
 			COUNT(last_used) AS users_all
-			FROM usage_app_users` + where + ` GROUP BY app_key) u ON u.app_key = d.app_key
-		LEFT JOIN (SELECT app_key,
-			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events7,
-			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events30,
-			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events90,
-			SUM(events) AS events_all, SUM(failures) AS failures
-			FROM usage_app_days` + where + ` GROUP BY app_key) v ON v.app_key = d.app_key`
+			FROM usage_discovered_users` + users + ` GROUP BY discovered_app_id) u ON u.discovered_app_id = d.id
+		LEFT JOIN (SELECT i.discovered_app_id,
+			SUM(CASE WHEN v.day >= ? THEN v.events ELSE 0 END) AS events7,
+			SUM(CASE WHEN v.day >= ? THEN v.events ELSE 0 END) AS events30,
+			SUM(CASE WHEN v.day >= ? THEN v.events ELSE 0 END) AS events90,
+			SUM(v.events) AS events_all, SUM(v.failures) AS failures
+			FROM usage_app_days v JOIN discovered_identifiers i ON i.app_key = v.app_key` + days + ` GROUP BY i.discovered_app_id) v ON v.discovered_app_id = d.id`
 }
 
-const usageColumns = `
+const appColumns = `SELECT d.id, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee,
+	s.first_seen, s.last_seen, s.identifiers,
 	COALESCE(u.users7, 0) AS users7, COALESCE(u.users30, 0) AS users30, COALESCE(u.users90, 0) AS users90,
 	COALESCE(u.users_all, 0) AS users_all, COALESCE(v.events7, 0) AS events7, COALESCE(v.events30, 0) AS events30,
 	COALESCE(v.events90, 0) AS events90, COALESCE(v.events_all, 0) AS events_all, COALESCE(v.failures, 0) AS failures`
 
-// usageArgs are usageFrom's arguments: the window starts for people, then for days, each
-// group followed by key when one app is asked for.
-func (s *Store) usageArgs(key ...string) []any {
+// shadowSQL is true of a discovered app (d joined to its catalogue app a) in use without approval.
+const shadowSQL = "(a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))"
+
+// usageArgs are appsFrom's arguments: the window starts for people, then for days, each
+// group followed by id when one app is asked for.
+func (s *Store) usageArgs(id ...int64) []any {
 	now := s.now()
 	var args []any
 	for _, d := range []int{7, 30, 90} {
 		args = append(args, now.AddDate(0, 0, -d))
 	}
-	for _, k := range key {
+	for _, k := range id {
 		args = append(args, k)
 	}
 	for _, d := range []int{7, 30, 90} {
 		args = append(args, now.AddDate(0, 0, -d).Format(time.DateOnly))
 	}
-	for _, k := range key {
+	for _, k := range id {
 		args = append(args, k)
 	}
 	return args
 }
 
-// Apps lists discovered apps with their usage, most used in the last 30 days first.
+// Apps lists discovered apps with their usage, most used in the last 30 days first unless
+// f.Sort says otherwise.
 func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) {
 	args := s.usageArgs()
 	var where []string
@@ -123,16 +156,16 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 		where, args = append(where, "d.triage = ?"), append(args, f.Triage)
 	}
 	if f.Source != "" {
-		where, args = append(where, "EXISTS (SELECT 1 FROM discovered_app_sources x WHERE x.app_key = d.app_key AND x.source = ?)"), append(args, f.Source)
+		where, args = append(where, `EXISTS (SELECT 1 FROM discovered_app_sources x JOIN discovered_identifiers xi ON xi.app_key = x.app_key
+			WHERE xi.discovered_app_id = d.id AND x.source = ?)`), append(args, f.Source)
 	}
 	if f.ShadowOnly {
-		where = append(where, "(a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))")
+		where = append(where, shadowSQL)
 	}
 	if !f.NewSince.IsZero() {
-		where, args = append(where, "d.first_seen >= ?"), append(args, db.Time(f.NewSince))
+		where, args = append(where, "s.first_seen >= ?"), append(args, db.Time(f.NewSince))
 	}
-	q := `SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,` + usageColumns + `
-		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id` + usageFrom(false)
+	q := appColumns + appsFrom(false)
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -140,28 +173,78 @@ func (s *Store) Apps(ctx context.Context, f AppFilter) ([]DiscoveredApp, error) 
 	if limit <= 0 || limit > 500 {
 		limit = 200
 	}
-	q += fmt.Sprintf(` ORDER BY users30 DESC, events30 DESC, d.display_name LIMIT %d`, limit)
+	switch f.Sort {
+	case SortLastSeen:
+		q += " ORDER BY s.last_seen DESC, d.display_name"
+	case SortRisk:
+		q += ` ORDER BY CASE WHEN d.triage = 'blocked' OR a.status = 'not_approved' THEN 0
+			WHEN a.status IS NULL OR a.status IN ('under_review', 'retired') THEN 1 ELSE 2 END, users30 DESC, d.display_name`
+	default:
+		q += " ORDER BY users30 DESC, events30 DESC, d.display_name"
+	}
+	q += fmt.Sprintf(" LIMIT %d", limit)
 	var out []DiscoveredApp
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("list discovered apps: %w", err)
 	}
+	if f.WithSources {
+		if err := s.fillSources(ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
-// App returns one discovered app with its usage.
-func (s *Store) App(ctx context.Context, key string) (DiscoveredApp, error) {
-	args := append(s.usageArgs(key), key)
+// App returns one discovered app with its usage and per-source breakdown.
+func (s *Store) App(ctx context.Context, id int64) (DiscoveredApp, error) {
+	args := append(s.usageArgs(id), id)
 	var a DiscoveredApp
-	err := s.db.GetContext(ctx, &a, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,`+usageColumns+`
-		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id`+usageFrom(true)+`
-		WHERE d.app_key = ?`), args...)
+	err := s.db.GetContext(ctx, &a, s.db.Rebind(appColumns+appsFrom(true)+` WHERE d.id = ?`), args...)
 	if db.IsNotFound(err) {
-		return a, errs.E(errs.NotFound, "No discovered app %q.", key)
+		return a, errs.E(errs.NotFound, "No discovered app %d.", id)
 	}
 	if err != nil {
 		return a, fmt.Errorf("get discovered app: %w", err)
 	}
-	return a, nil
+	one := []DiscoveredApp{a}
+	if err := s.fillSources(ctx, one); err != nil {
+		return a, err
+	}
+	return one[0], nil
+}
+
+// fillSources sets each app's per-source breakdown, from the per-identifier rollups.
+func (s *Store) fillSources(ctx context.Context, apps []DiscoveredApp) error {
+	if len(apps) == 0 {
+		return nil
+	}
+	byID := make(map[int64]int, len(apps))
+	ids := make([]int64, len(apps))
+	for i, a := range apps {
+		byID[a.ID], ids[i] = i, a.ID
+		apps[i].Sources = []SourceUsage{}
+	}
+	q, args, err := sqlx.In(`SELECT i.discovered_app_id, COALESCE(x.source, '') AS source, i.app_key, i.display_name, i.pinned, i.last_seen,
+			COALESCE((SELECT COUNT(DISTINCT COALESCE(p.email, u.user_key)) FROM usage_app_users u LEFT JOIN person_ids p ON p.user_key = u.user_key
+				WHERE u.app_key = i.app_key AND u.last_used IS NOT NULL), 0) AS users_all,
+			COALESCE((SELECT SUM(events) FROM usage_app_days v WHERE v.app_key = i.app_key), 0) AS events_all
+		FROM discovered_identifiers i LEFT JOIN discovered_app_sources x ON x.app_key = i.app_key
+		WHERE i.discovered_app_id IN (?) ORDER BY i.discovered_app_id, users_all DESC, i.app_key, x.source`, ids)
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		AppID int64 `db:"discovered_app_id"`
+		SourceUsage
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return fmt.Errorf("list identifiers: %w", err)
+	}
+	for _, r := range rows {
+		i := byID[r.AppID]
+		apps[i].Sources = append(apps[i].Sources, r.SourceUsage)
+	}
+	return nil
 }
 
 // UserUsage is one person's use of a discovered app (security only).
@@ -172,13 +255,13 @@ type UserUsage struct {
 	LastSeen db.Timestamp `db:"last_seen" json:"last_seen"`
 }
 
-// Users lists who used an app, most active first.
-func (s *Store) Users(ctx context.Context, key string) ([]UserUsage, error) {
+// Users lists who used an app, each person once, most active first.
+func (s *Store) Users(ctx context.Context, id int64) ([]UserUsage, error) {
 	var out []UserUsage
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT user_key, events, failures, last_seen
-		FROM usage_app_users WHERE app_key = ? ORDER BY events DESC, user_key LIMIT 500`), key)
+		FROM usage_discovered_users WHERE discovered_app_id = ? ORDER BY events DESC, user_key LIMIT 500`), id)
 	if err != nil {
-		return nil, fmt.Errorf("list users of %s: %w", key, err)
+		return nil, fmt.Errorf("list users of app %d: %w", id, err)
 	}
 	return out, nil
 }
@@ -190,113 +273,29 @@ type DailyCount struct {
 	Failures int    `db:"failures" json:"failures"`
 }
 
-// Daily returns an app's use (sign-ins and grants) and failures per day over the last days days.
-func (s *Store) Daily(ctx context.Context, key string, days int) ([]DailyCount, error) {
+// Daily returns an app's use (sign-ins and grants) and failures per day over the last days
+// days, summed over its identifiers.
+func (s *Store) Daily(ctx context.Context, id int64, days int) ([]DailyCount, error) {
 	var out []DailyCount
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT day, events, failures FROM usage_app_days
-		WHERE app_key = ? AND day >= ? ORDER BY day`), key, s.now().AddDate(0, 0, -days).Format(time.DateOnly))
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT v.day, SUM(v.events) AS events, SUM(v.failures) AS failures
+		FROM usage_app_days v JOIN discovered_identifiers i ON i.app_key = v.app_key
+		WHERE i.discovered_app_id = ? AND v.day >= ? GROUP BY v.day ORDER BY v.day`), id, s.now().AddDate(0, 0, -days).Format(time.DateOnly))
 	if err != nil {
-		return nil, fmt.Errorf("daily usage of %s: %w", key, err)
+		return nil, fmt.Errorf("daily usage of app %d: %w", id, err)
 	}
 	return out, nil
 }
 
-// Triage records security's decision about a discovered app, with a note and who follows it up.
-func (s *Store) Triage(ctx context.Context, actor audit.Actor, key, state, note string, assignee ...string) error {
-	valid := false
-	for _, t := range TriageStates {
-		valid = valid || t == state
-	}
-	if !valid {
-		return &errs.Error{Code: errs.Invalid, Message: "Choose a triage state.", Fields: map[string]string{"triage": "Choose a triage state."}}
-	}
-	note = strings.TrimSpace(note)
-	if len(note) > 2000 {
-		return &errs.Error{Code: errs.Invalid, Message: "The note is too long.", Fields: map[string]string{"note": "Use at most 2,000 characters."}}
-	}
-	who := ""
-	if len(assignee) > 0 {
-		who = strings.TrimSpace(assignee[0])
-		if len(who) > 200 {
-			return &errs.Error{Code: errs.Invalid, Message: "The assignee is too long.", Fields: map[string]string{"assignee": "Use at most 200 characters."}}
-		}
-	}
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE discovered_apps SET triage = ?, note = ?, assignee = ? WHERE app_key = ?"), state, note, who, key)
-		if err != nil {
-			return fmt.Errorf("triage %s: %w", key, err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.E(errs.NotFound, "No discovered app %q.", key)
-		}
-		return audit.Append(ctx, tx, s.now(), actor, "discovery.triage", "discovered_app", key, map[string]string{"state": state, "note": note, "assignee": who})
-	})
-}
-
-// identifierFor is the catalogue identifier that makes an app key match by itself next time.
-func identifierFor(key, name string) (kind, value string) {
-	switch {
-	case strings.HasPrefix(key, KeyDomain):
-		return "domain", strings.TrimPrefix(key, KeyDomain)
-	case strings.HasPrefix(key, KeyEntra):
-		return "entra_app_id", strings.TrimPrefix(key, KeyEntra)
-	case strings.HasPrefix(key, KeyGoogle):
-		return "google_client_id", strings.TrimPrefix(key, KeyGoogle)
-	case strings.HasPrefix(key, KeyOkta):
-		return "okta_app", strings.TrimPrefix(key, KeyOkta)
-	default:
-		return "alias", name
-	}
-}
-
-// Link ties a discovered app to a catalogue app and records the app key as one of its
-// identifiers, so the next import matches it by itself. It marks the app sanctioned when the
-// catalogue app is approved, else reviewing.
-func (s *Store) Link(ctx context.Context, actor audit.Actor, key, slug string) error {
-	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		var d DiscoveredApp
-		if err := tx.GetContext(ctx, &d, tx.Rebind("SELECT app_key, display_name, triage, note, first_seen, last_seen FROM discovered_apps WHERE app_key = ?"), key); err != nil {
-			if db.IsNotFound(err) {
-				return errs.E(errs.NotFound, "No discovered app %q.", key)
-			}
-			return err
-		}
-		var app struct {
-			ID     int64  `db:"id"`
-			Status string `db:"status"`
-		}
-		if err := tx.GetContext(ctx, &app, tx.Rebind("SELECT id, status FROM apps WHERE slug = ?"), slug); err != nil {
-			if db.IsNotFound(err) {
-				return &errs.Error{Code: errs.Invalid, Message: "Choose an app from the catalogue.", Fields: map[string]string{"slug": "Choose an app from the catalogue."}}
-			}
-			return err
-		}
-		triage := TriageReviewing
-		if app.Status == "approved" || app.Status == "approved_with_conditions" {
-			triage = TriageSanctioned
-		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE discovered_apps SET app_id = ?, triage = ? WHERE app_key = ?"), app.ID, triage, key); err != nil {
-			return fmt.Errorf("link %s: %w", key, err)
-		}
-		kind, value := identifierFor(key, d.Name)
-		if value != "" {
-			if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO app_identifiers (app_id, kind, value) VALUES (?, ?, ?) ON CONFLICT (kind, value) DO NOTHING"), app.ID, kind, value); err != nil {
-				return fmt.Errorf("record identifier: %w", err)
-			}
-		}
-		return audit.Append(ctx, tx, s.now(), actor, "discovery.link", "discovered_app", key, map[string]string{"app": slug, "identifier": kind + ":" + value})
-	})
-}
-
-// MyUnapprovedApps lists the apps user has used that are not approved, for their home page.
+// MyUnapprovedApps lists the apps user has used that are not approved, for their home page,
+// one entry per real app.
 func (s *Store) MyUnapprovedApps(ctx context.Context, user string) ([]DiscoveredApp, error) {
 	var out []DiscoveredApp
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, '' AS note, '' AS assignee,
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT d.id, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, '' AS note, '' AS assignee,
 		u.first_used AS first_seen, u.last_used AS last_seen
-		FROM usage_app_users u JOIN discovered_apps d ON d.app_key = u.app_key LEFT JOIN apps a ON a.id = d.app_id
-		WHERE u.user_key = ? AND u.last_used IS NOT NULL AND (a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))
+		FROM usage_discovered_users u JOIN discovered_apps d ON d.id = u.discovered_app_id LEFT JOIN apps a ON a.id = d.app_id
+		WHERE u.user_key = ? AND u.last_used IS NOT NULL AND `+shadowSQL+`
 		AND d.triage <> 'ignored'
-		ORDER BY u.last_used DESC LIMIT 20`), strings.ToLower(user))
+		ORDER BY u.last_used DESC LIMIT 20`), strings.ToLower(strings.TrimSpace(user)))
 	if err != nil {
 		return nil, fmt.Errorf("apps used by %s: %w", user, err)
 	}
@@ -320,14 +319,120 @@ func (a DiscoveredApp) CatalogueStatus() string {
 }
 
 // ActiveUsers counts the people who used an app in the last 90 days, for the demand of a
-// request: the discovered apps linked to appID, or known by the app's normalised name.
+// request: the people of the discovered apps linked to appID, or known by the app's
+// normalised name, each once.
 func (s *Store) ActiveUsers(ctx context.Context, appID *int64, name string) (int, error) {
 	var n int
-	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT user_key) FROM usage_app_users
-		WHERE app_key IN (SELECT app_key FROM discovered_apps WHERE app_id = ? UNION SELECT ?) AND last_used >= ?`),
-		appID, KeyName+NormalizeAppName(name), s.now().AddDate(0, 0, -90))
+	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(DISTINCT user_key) FROM usage_discovered_users
+		WHERE discovered_app_id IN (SELECT id FROM discovered_apps WHERE app_id = ? UNION SELECT discovered_app_id FROM discovered_app_keys WHERE key = ?)
+		AND last_used >= ?`),
+		appID, resolveName+NormalizeAppName(name), s.now().AddDate(0, 0, -90))
 	if err != nil {
 		return 0, fmt.Errorf("active users of %s: %w", name, err)
 	}
 	return n, nil
+}
+
+// Overview is the top of the discovery dashboard.
+type Overview struct {
+	ShadowApps     int `db:"shadow_apps" json:"shadow_apps_in_use"`       // unapproved apps used in the last 30 days
+	ShadowPeople   int `db:"shadow_people" json:"people_using_shadow_it"` // distinct people using them
+	NewThisWeek    int `db:"new_this_week" json:"apps_new_this_week"`     // unapproved apps first seen in the last 7 days
+	AwaitingTriage int `db:"awaiting_triage" json:"apps_awaiting_triage"` // unapproved apps still "new"
+}
+
+// Overview counts what security acts on. Ignored apps are left out.
+func (s *Store) Overview(ctx context.Context) (Overview, error) {
+	var o Overview
+	now := s.now()
+	month, week := now.AddDate(0, 0, -30), now.AddDate(0, 0, -7)
+	err := s.db.GetContext(ctx, &o, s.db.Rebind(`SELECT
+		(SELECT COUNT(DISTINCT u.discovered_app_id) FROM usage_discovered_users u JOIN discovered_apps d ON d.id = u.discovered_app_id LEFT JOIN apps a ON a.id = d.app_id
+			WHERE u.last_used >= ? AND d.triage <> 'ignored' AND `+shadowSQL+`) AS shadow_apps,
+		(SELECT COUNT(DISTINCT u.user_key) FROM usage_discovered_users u JOIN discovered_apps d ON d.id = u.discovered_app_id LEFT JOIN apps a ON a.id = d.app_id
+			WHERE u.last_used >= ? AND d.triage <> 'ignored' AND `+shadowSQL+`) AS shadow_people,
+		(SELECT COUNT(*) FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id
+			WHERE d.triage <> 'ignored' AND `+shadowSQL+` AND (SELECT MIN(first_seen) FROM discovered_identifiers i WHERE i.discovered_app_id = d.id) >= ?) AS new_this_week,
+		(SELECT COUNT(*) FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id
+			WHERE d.triage = 'new' AND `+shadowSQL+` AND EXISTS (SELECT 1 FROM discovered_identifiers i WHERE i.discovered_app_id = d.id)) AS awaiting_triage`),
+		month, month, week)
+	if err != nil {
+		return o, fmt.Errorf("discovery overview: %w", err)
+	}
+	return o, nil
+}
+
+// TrendDay is one UTC day of the overview's chart.
+type TrendDay struct {
+	Day    string `db:"day" json:"day"`
+	People int    `db:"people" json:"people"`
+}
+
+// ShadowTrend returns the distinct people who used unapproved apps on each of the last days
+// days, as last computed by RefreshShadowTrend.
+func (s *Store) ShadowTrend(ctx context.Context, days int) ([]TrendDay, error) {
+	var out []TrendDay
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind("SELECT day, people FROM discovery_shadow_days WHERE day >= ? ORDER BY day"),
+		s.now().AddDate(0, 0, -days+1).Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("shadow trend: %w", err)
+	}
+	return out, nil
+}
+
+// trendDays is how far back RefreshShadowTrend counts.
+const trendDays = 90
+
+// RefreshShadowTrend recounts, from the raw events of the last 90 days, how many distinct
+// people used an unapproved (and not ignored) app on each day. It runs as a job after imports
+// and every night, as what is approved changes; days older than the raw events keep the
+// count they had.
+func (s *Store) RefreshShadowTrend(ctx context.Context) error {
+	from := s.now().AddDate(0, 0, -trendDays+1).Truncate(24 * time.Hour)
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var days []TrendDay
+		err := tx.SelectContext(ctx, &days, tx.Rebind(`SELECT day, COUNT(DISTINCT person) AS people FROM (
+				SELECT `+dayOf(s.db.Dialect)+` AS day, COALESCE(p.email, e.user_key) AS person
+				FROM usage_events e JOIN discovered_identifiers i ON i.app_key = e.app_key JOIN discovered_apps d ON d.id = i.discovered_app_id
+				LEFT JOIN apps a ON a.id = d.app_id LEFT JOIN person_ids p ON p.user_key = e.user_key
+				WHERE e.occurred_at >= ? AND e.user_key <> '' AND e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke'
+				AND d.triage <> 'ignored' AND `+shadowSQL+`) t GROUP BY day`), from)
+		if err != nil {
+			return fmt.Errorf("count the shadow trend: %w", err)
+		}
+		var oldest db.Timestamp
+		if err := tx.GetContext(ctx, &oldest, "SELECT MIN(occurred_at) FROM usage_events"); err != nil {
+			return fmt.Errorf("count the shadow trend: %w", err)
+		}
+		// Days the raw events still cover are recounted; older ones keep their count.
+		start := from.Format(time.DateOnly)
+		if d := oldest.UTC().Format(time.DateOnly); !oldest.IsZero() && d > start {
+			start = d
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM discovery_shadow_days WHERE day >= ?"), start); err != nil {
+			return fmt.Errorf("count the shadow trend: %w", err)
+		}
+		var keep []TrendDay
+		for _, d := range days {
+			if d.Day >= start {
+				keep = append(keep, d)
+			}
+		}
+		return upsertRows(ctx, tx, "record the shadow trend", "INSERT INTO discovery_shadow_days (day, people) VALUES ", 2,
+			" ON CONFLICT (day) DO UPDATE SET people = excluded.people", len(keep),
+			func(i int, args []any) []any { return append(args, keep[i].Day, keep[i].People) })
+	})
+}
+
+// AppOfIdentifier returns the discovered app an identifier belongs to.
+func (s *Store) AppOfIdentifier(ctx context.Context, identifier string) (int64, error) {
+	var id int64
+	err := s.db.GetContext(ctx, &id, s.db.Rebind("SELECT discovered_app_id FROM discovered_identifiers WHERE app_key = ?"), identifier)
+	if db.IsNotFound(err) {
+		return 0, errs.E(errs.NotFound, "No discovered app has the identifier %q.", identifier)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("find identifier %s: %w", identifier, err)
+	}
+	return id, nil
 }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // SourceKind names the system an event was read from. Together with SourceEventID it is the
@@ -236,34 +239,23 @@ func dropBracketed(s string) string {
 	return b.String()
 }
 
-// twoLevelSuffixes are second-level labels under a country code that belong to the public suffix
-// (example.co.uk, example.com.au). Good enough for app names without the full public-suffix list.
-var twoLevelSuffixes = map[string]bool{
-	"co": true, "com": true, "org": true, "net": true, "ac": true, "gov": true, "edu": true,
-	"ne": true, "or": true, "go": true,
-}
-
-// registrableLabel returns the label just left of the public suffix of a domain-looking word:
-// "slack.com" → "slack", "acme.my.salesforce.com" → "salesforce", "example.co.uk" → "example".
+// registrableLabel returns the label just left of the public suffix of a domain-looking word,
+// from the public suffix list: "slack.com" → "slack", "acme.my.salesforce.com" → "salesforce",
+// "example.co.uk" → "example".
 func registrableLabel(w string) (string, bool) {
 	labels := strings.Split(w, ".")
-	if len(labels) < 2 {
+	if len(labels) < 2 || slices.Contains(labels, "") {
 		return "", false
 	}
-	for _, l := range labels {
-		if l == "" {
-			return "", false
-		}
-	}
-	tld := labels[len(labels)-1]
-	if len(tld) < 2 || !allLetters(tld) {
+	if tld := labels[len(labels)-1]; len(tld) < 2 || !allLetters(tld) {
 		return "", false
 	}
-	i := len(labels) - 2
-	if len(labels) >= 3 && len(tld) == 2 && twoLevelSuffixes[labels[i]] {
-		i--
+	site, err := publicsuffix.EffectiveTLDPlusOne(w)
+	if err != nil {
+		return "", false
 	}
-	return labels[i], true
+	label, _, _ := strings.Cut(site, ".")
+	return label, true
 }
 
 func allLetters(s string) bool {

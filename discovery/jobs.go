@@ -3,10 +3,13 @@ package discovery
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
 
+	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/jobs"
 )
 
@@ -50,7 +53,69 @@ func PrunePeriodic() *river.PeriodicJob {
 	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
+// ResolveWorker resolves the identifiers seen so far again when catalogue identifiers change.
+type ResolveWorker struct {
+	river.WorkerDefaults[catalog.IdentifiersChangedArgs]
+	Store *Store
+}
+
+// Work re-runs the resolution over the stored identifiers.
+func (w *ResolveWorker) Work(ctx context.Context, _ *river.Job[catalog.IdentifiersChangedArgs]) error {
+	moved, err := w.Store.Reresolve(ctx, audit.System)
+	if moved > 0 {
+		slog.InfoContext(ctx, "discovery: identifiers resolved again", "moved", moved)
+		w.Store.enqueueTrend(ctx)
+	}
+	return err
+}
+
+// ResolvePeriodic resolves identifiers again once a day and at start (which also regroups
+// identifiers recorded before apps were resolved at all).
+func ResolvePeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+		return catalog.IdentifiersChangedArgs{}, nil
+	}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// TrendArgs asks for the overview's trend of people using unapproved apps to be recounted.
+type TrendArgs struct{}
+
+// Kind names the job.
+func (TrendArgs) Kind() string { return "discovery.shadow_trend" }
+
+// TrendWorker recounts the trend.
+type TrendWorker struct {
+	river.WorkerDefaults[TrendArgs]
+	Store *Store
+}
+
+// Work recounts the trend.
+func (w *TrendWorker) Work(ctx context.Context, _ *river.Job[TrendArgs]) error {
+	return w.Store.RefreshShadowTrend(ctx)
+}
+
+// TrendPeriodic recounts the trend every night, and at start, as approvals change what is
+// shadow IT; imports ask for it too.
+func TrendPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+		return TrendArgs{}, nil
+	}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// enqueueTrend asks for the trend to be recounted, when jobs run.
+func (s *Store) enqueueTrend(ctx context.Context) {
+	if s.jobs == nil {
+		return
+	}
+	if _, err := s.jobs.Insert(ctx, TrendArgs{}, nil); err != nil {
+		slog.WarnContext(ctx, "discovery: queue the trend recount", "err", err)
+	}
+}
+
 // RegisterJobs adds discovery's workers to j.
 func (s *Store) RegisterJobs(j *jobs.Jobs, retention time.Duration) {
+	s.jobs = j
 	jobs.AddWorker(j, &PruneWorker{Store: s, Retention: retention})
+	jobs.AddWorker(j, &ResolveWorker{Store: s})
+	jobs.AddWorker(j, &TrendWorker{Store: s})
 }

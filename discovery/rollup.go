@@ -63,6 +63,9 @@ func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64, t *
 			return errRolledUp
 		}
 		rolledTo = w.To
+		if err := lockPeople(ctx, tx, s.db.Dialect, true); err != nil {
+			return err
+		}
 		if t != nil && t.from == w.From && t.to == w.To {
 			return t.apply(ctx, tx)
 		}
@@ -102,20 +105,26 @@ func (s *Store) RollUpPending(ctx context.Context) error {
 
 // The rollups' upserts: what a row adds to one already there. Both ways of rolling up (rollUp
 // from stored events, and tally.apply from an import's own tally) use them.
-const (
-	usersUpsert = ` ON CONFLICT (app_key, user_key) DO UPDATE SET
-		first_used = CASE WHEN usage_app_users.first_used IS NULL OR excluded.first_used < usage_app_users.first_used
-			THEN excluded.first_used ELSE usage_app_users.first_used END,
-		last_used = CASE WHEN usage_app_users.last_used IS NULL OR excluded.last_used > usage_app_users.last_used
-			THEN excluded.last_used ELSE usage_app_users.last_used END,
-		last_seen = CASE WHEN excluded.last_seen > usage_app_users.last_seen THEN excluded.last_seen ELSE usage_app_users.last_seen END,
-		events = usage_app_users.events + excluded.events,
-		failures = usage_app_users.failures + excluded.failures`
-	daysUpsert = ` ON CONFLICT (app_key, day) DO UPDATE SET
+var (
+	usersUpsert  = ` ON CONFLICT (app_key, user_key) DO UPDATE SET` + usageMerge("usage_app_users")
+	peopleUpsert = ` ON CONFLICT (discovered_app_id, user_key) DO UPDATE SET` + usageMerge("usage_discovered_users")
+	daysUpsert   = ` ON CONFLICT (app_key, day) DO UPDATE SET
 		events = usage_app_days.events + excluded.events,
 		failures = usage_app_days.failures + excluded.failures`
 	sourcesUpsert = ` ON CONFLICT (app_key, source) DO NOTHING`
 )
+
+// usageMerge is what a (…, person) row adds to the one already in table.
+func usageMerge(table string) string {
+	return `
+		first_used = CASE WHEN ` + table + `.first_used IS NULL OR excluded.first_used < ` + table + `.first_used
+			THEN excluded.first_used ELSE ` + table + `.first_used END,
+		last_used = CASE WHEN ` + table + `.last_used IS NULL OR excluded.last_used > ` + table + `.last_used
+			THEN excluded.last_used ELSE ` + table + `.last_used END,
+		last_seen = CASE WHEN excluded.last_seen > ` + table + `.last_seen THEN excluded.last_seen ELSE ` + table + `.last_seen END,
+		events = ` + table + `.events + excluded.events,
+		failures = ` + table + `.failures + excluded.failures`
+}
 
 // rollUp adds run runID's events with ids in (from, to] to the rollups. Set-based statements
 // keep it to three statements whatever the number of events.
@@ -129,6 +138,15 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int6
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
 				COUNT(CASE WHEN outcome = 'failure' THEN 1 END)
 			FROM usage_events WHERE id > ? AND id <= ? AND import_run_id = ? GROUP BY app_key, user_key` + usersUpsert},
+		{"people", `INSERT INTO usage_discovered_users (discovered_app_id, user_key, first_used, last_used, last_seen, events, failures)
+			SELECT i.discovered_app_id, COALESCE(p.email, e.user_key),
+				MIN(CASE WHEN ` + isUsage + ` THEN e.occurred_at END),
+				MAX(CASE WHEN ` + isUsage + ` THEN e.occurred_at END),
+				MAX(e.occurred_at),
+				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),
+				COUNT(CASE WHEN e.outcome = 'failure' THEN 1 END)
+			FROM usage_events e JOIN discovered_identifiers i ON i.app_key = e.app_key LEFT JOIN person_ids p ON p.user_key = e.user_key
+			WHERE e.id > ? AND e.id <= ? AND e.import_run_id = ? GROUP BY i.discovered_app_id, COALESCE(p.email, e.user_key)` + peopleUpsert},
 		{"days", `INSERT INTO usage_app_days (app_key, day, events, failures)
 			SELECT app_key, ` + dayOf(d) + `,
 				COUNT(CASE WHEN ` + isUsage + ` THEN 1 END),

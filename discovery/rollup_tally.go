@@ -22,12 +22,18 @@ import (
 type tally struct {
 	from, to int64 // the run's events with ids in (from, to]; from -1 matches no watermark
 	users    map[pairKey]userTally
+	people   map[personKey]userTally // per discovered app and person
 	days     map[dayKey]dayTally
 	sources  map[sourceKey]bool
 	strs     map[string]string // interned keys
 }
 
 type pairKey struct{ app, user string }
+
+type personKey struct {
+	app    int64
+	person string
+}
 
 // userTally's times are Unix microseconds (db.Time's precision); 0 is none (no log is that old).
 type userTally struct {
@@ -46,8 +52,9 @@ type sourceKey struct{ app, source string }
 // entry).
 const maxTallyEntries = 100_000
 
-// entries is how many (app, person) and (app, day) entries the tally holds.
-func (t *tally) entries() int { return len(t.users) + len(t.days) }
+// entries is how many (identifier, user), (app, person) and (identifier, day) entries the
+// tally holds.
+func (t *tally) entries() int { return len(t.users) + len(t.people) + len(t.days) }
 
 func newTally(from int64) *tally {
 	t := &tally{}
@@ -58,7 +65,8 @@ func newTally(from int64) *tally {
 // reset empties the tally, which then starts after event id from.
 func (t *tally) reset(from int64) {
 	t.from, t.to = from, from
-	t.users, t.days, t.sources, t.strs = map[pairKey]userTally{}, map[dayKey]dayTally{}, map[sourceKey]bool{}, map[string]string{}
+	t.users, t.people, t.days = map[pairKey]userTally{}, map[personKey]userTally{}, map[dayKey]dayTally{}
+	t.sources, t.strs = map[sourceKey]bool{}, map[string]string{}
 }
 
 // intern returns s, sharing the copy already held.
@@ -75,46 +83,66 @@ func isUse(e UsageEvent) bool {
 	return (e.Outcome == OutcomeSuccess || e.Outcome == OutcomeUnknown) && e.Kind != KindOAuthRevoke
 }
 
-// add counts one stored event, with the user key and time as stored.
-func (t *tally) add(e UsageEvent, user string, at time.Time) {
+// add counts one stored event, with the user key and time as stored, the person it counts as
+// and the discovered app its identifier belongs to.
+func (t *tally) add(e UsageEvent, user, person string, appID int64, at time.Time) {
 	app, us := t.intern(e.AppKey), at.UnixMicro()
 	pk := pairKey{app, t.intern(user)}
-	u := t.users[pk]
-	u.lastSeen = max(u.lastSeen, us)
+	gk := personKey{appID, t.intern(person)}
+	u, g := t.users[pk], t.people[gk]
 	dk := dayKey{app, t.intern(at.UTC().Format(time.DateOnly))}
 	d := t.days[dk]
+	use, failed := isUse(e), e.Outcome == OutcomeFailure
+	u.count(us, use, failed)
+	g.count(us, use, failed)
 	switch {
-	case isUse(e):
+	case use:
+		d.events++
+	case failed:
+		d.failures++
+	}
+	t.users[pk], t.people[gk], t.days[dk] = u, g, d
+	t.sources[sourceKey{app, t.intern(string(e.Source))}] = true
+}
+
+// count adds one event at us (Unix microseconds): a use, a failure or neither.
+func (u *userTally) count(us int64, use, failed bool) {
+	u.lastSeen = max(u.lastSeen, us)
+	switch {
+	case use:
 		if u.firstUsed == 0 || us < u.firstUsed {
 			u.firstUsed = us
 		}
 		u.lastUsed = max(u.lastUsed, us)
 		u.events++
-		d.events++
-	case e.Outcome == OutcomeFailure:
+	case failed:
 		u.failures++
-		d.failures++
 	}
-	t.users[pk], t.days[dk] = u, d
-	t.sources[sourceKey{app, t.intern(string(e.Source))}] = true
+}
+
+// merge adds v, another tally of the same key.
+func (u *userTally) merge(v userTally) {
+	if v.firstUsed != 0 && (u.firstUsed == 0 || v.firstUsed < u.firstUsed) {
+		u.firstUsed = v.firstUsed
+	}
+	u.lastUsed, u.lastSeen = max(u.lastUsed, v.lastUsed), max(u.lastSeen, v.lastSeen)
+	u.events += v.events
+	u.failures += v.failures
 }
 
 // merge adds o, the tally of the next batch, whose events end at id o.to.
 func (t *tally) merge(o *tally) {
 	for k, v := range o.users {
 		k = pairKey{t.intern(k.app), t.intern(k.user)}
-		u, ok := t.users[k]
-		if !ok {
-			t.users[k] = v
-			continue
-		}
-		if v.firstUsed != 0 && (u.firstUsed == 0 || v.firstUsed < u.firstUsed) {
-			u.firstUsed = v.firstUsed
-		}
-		u.lastUsed, u.lastSeen = max(u.lastUsed, v.lastUsed), max(u.lastSeen, v.lastSeen)
-		u.events += v.events
-		u.failures += v.failures
+		u := t.users[k]
+		u.merge(v)
 		t.users[k] = u
+	}
+	for k, v := range o.people {
+		k = personKey{k.app, t.intern(k.person)}
+		g := t.people[k]
+		g.merge(v)
+		t.people[k] = g
 	}
 	for k, v := range o.days {
 		k = dayKey{t.intern(k.app), t.intern(k.day)}
@@ -140,6 +168,16 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 		len(users), func(i int, args []any) []any {
 			u := t.users[users[i]]
 			return append(args, users[i].app, users[i].user, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
+		}); err != nil {
+		return err
+	}
+	people := slices.SortedFunc(maps.Keys(t.people), func(a, b personKey) int {
+		return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person))
+	})
+	if err := upsertRows(ctx, tx, "roll up usage (people)", "INSERT INTO usage_discovered_users (discovered_app_id, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, peopleUpsert,
+		len(people), func(i int, args []any) []any {
+			u := t.people[people[i]]
+			return append(args, people[i].app, people[i].person, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
 		}); err != nil {
 		return err
 	}

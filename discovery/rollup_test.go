@@ -25,21 +25,25 @@ type rawUsage struct {
 	Failures                               int
 }
 
-func rawUsageOf(t *testing.T, d *db.DB, key string, now time.Time) rawUsage {
+// rawUsageOf recounts discovered app id's usage from the raw events of its identifiers, each
+// person once: an e-mail, or the e-mail an IdP user id is tied to.
+func rawUsageOf(t *testing.T, d *db.DB, id int64, now time.Time) rawUsage {
 	t.Helper()
 	const use = `outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke'`
+	const from = ` FROM usage_events e JOIN discovered_identifiers i ON i.app_key = e.app_key LEFT JOIN person_ids p ON p.user_key = e.user_key WHERE i.discovered_app_id = ? AND `
+	const people = `SELECT COUNT(DISTINCT COALESCE(p.email, e.user_key))`
 	var u rawUsage
 	for _, c := range []struct {
 		dst  *int
 		q    string
 		args []any
 	}{
-		{&u.Users7, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use + ` AND occurred_at >= ?`, []any{key, now.AddDate(0, 0, -7)}},
-		{&u.Users30, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use + ` AND occurred_at >= ?`, []any{key, now.AddDate(0, 0, -30)}},
-		{&u.Users90, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use + ` AND occurred_at >= ?`, []any{key, now.AddDate(0, 0, -90)}},
-		{&u.UsersAll, `SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ? AND ` + use, []any{key}},
-		{&u.EventsAll, `SELECT COUNT(*) FROM usage_events WHERE app_key = ? AND ` + use, []any{key}},
-		{&u.Failures, `SELECT COUNT(*) FROM usage_events WHERE app_key = ? AND outcome = 'failure'`, []any{key}},
+		{&u.Users7, people + from + use + ` AND occurred_at >= ?`, []any{id, now.AddDate(0, 0, -7)}},
+		{&u.Users30, people + from + use + ` AND occurred_at >= ?`, []any{id, now.AddDate(0, 0, -30)}},
+		{&u.Users90, people + from + use + ` AND occurred_at >= ?`, []any{id, now.AddDate(0, 0, -90)}},
+		{&u.UsersAll, people + from + use, []any{id}},
+		{&u.EventsAll, `SELECT COUNT(*)` + from + use, []any{id}},
+		{&u.Failures, `SELECT COUNT(*)` + from + `outcome = 'failure'`, []any{id}},
 	} {
 		if err := d.Get(c.dst, d.Rebind(c.q), c.args...); err != nil {
 			t.Fatal(err)
@@ -93,7 +97,7 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 
 			// A crash right after events were committed leaves them stored but not counted.
 			// RollUpPending counts them, once, even when two processes do it at the same time.
-			for _, q := range []string{"DELETE FROM usage_app_users", "DELETE FROM usage_app_days", "DELETE FROM discovered_app_sources", "UPDATE import_runs SET rolled_up_to = 0"} {
+			for _, q := range []string{"DELETE FROM usage_app_users", "DELETE FROM usage_discovered_users", "DELETE FROM usage_app_days", "DELETE FROM discovered_app_sources", "UPDATE import_runs SET rolled_up_to = 0"} {
 				if _, err := d.Exec(q); err != nil {
 					t.Fatal(err)
 				}
@@ -121,6 +125,7 @@ func rollupRows(t *testing.T, d *db.DB) []string {
 	var out []string
 	for _, q := range []string{
 		"SELECT app_key, user_key, first_used, last_used, last_seen, events, failures FROM usage_app_users ORDER BY app_key, user_key",
+		"SELECT discovered_app_id, user_key, first_used, last_used, last_seen, events, failures FROM usage_discovered_users ORDER BY discovered_app_id, user_key",
 		"SELECT app_key, day, events, failures FROM usage_app_days ORDER BY app_key, day",
 		"SELECT app_key, source FROM discovered_app_sources ORDER BY app_key, source",
 	} {
@@ -185,23 +190,24 @@ func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
 		t.Fatalf("%d discovered apps, %d recent users: the test would prove little", len(apps), recent)
 	}
 	for _, a := range apps {
-		want := rawUsageOf(t, d, a.Key, now)
+		want := rawUsageOf(t, d, a.ID, now)
 		got := rawUsage{a.Users7, a.Users30, a.Users90, a.UsersAll, 0, 0, 0, a.EventsAll, a.Failures}
 		if got != want {
-			t.Errorf("%s: rollup %+v, raw events %+v", a.Key, got, want)
+			t.Errorf("%s: rollup %+v, raw events %+v", a.Name, got, want)
 		}
-		users, err := st.Users(ctx, a.Key)
+		users, err := st.Users(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var distinct int
-		if err := d.Get(&distinct, d.Rebind("SELECT COUNT(DISTINCT user_key) FROM usage_events WHERE app_key = ?"), a.Key); err != nil {
+		if err := d.Get(&distinct, d.Rebind(`SELECT COUNT(DISTINCT COALESCE(p.email, e.user_key)) FROM usage_events e JOIN discovered_identifiers i ON i.app_key = e.app_key
+			LEFT JOIN person_ids p ON p.user_key = e.user_key WHERE i.discovered_app_id = ?`), a.ID); err != nil {
 			t.Fatal(err)
 		}
 		if len(users) != min(distinct, 500) {
-			t.Errorf("%s: %d users listed, %d in the events", a.Key, len(users), distinct)
+			t.Errorf("%s: %d users listed, %d in the events", a.Name, len(users), distinct)
 		}
-		days, err := st.Daily(ctx, a.Key, 100000)
+		days, err := st.Daily(ctx, a.ID, 100000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,7 +216,7 @@ func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
 			sum, fails = sum+dc.Events, fails+dc.Failures
 		}
 		if sum != want.EventsAll || fails != want.Failures {
-			t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Key, sum, fails, want.EventsAll, want.Failures)
+			t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Name, sum, fails, want.EventsAll, want.Failures)
 		}
 	}
 }

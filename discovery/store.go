@@ -20,6 +20,7 @@ import (
 
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/jobs"
 )
 
 // Run states.
@@ -80,6 +81,7 @@ type Store struct {
 	// skips older events: they would be pruned at once, and storing them again after they were
 	// pruned would count them twice in the rollups.
 	Retention time.Duration
+	jobs      *jobs.Jobs // set by RegisterJobs; imports ask it to recount the trend
 }
 
 // NewStore returns the discovery store on d.
@@ -111,7 +113,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		run.Source, run.Format, run.FileName, run.Status, run.StartedAt); err != nil {
 		return run, fmt.Errorf("record import run: %w", err)
 	}
-	matcher, err := s.newMatcher(ctx)
+	ids, err := s.loadIdentities(ctx)
 	if err != nil {
 		return run, err
 	}
@@ -157,7 +159,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
-			n, bt, err := s.storeBatch(ctx, bulk, full, run.ID, b, matcher, &dd)
+			n, bt, err := s.storeBatch(ctx, bulk, full, run.ID, b, ids, &dd)
 			if err == nil {
 				run.New += n
 				run.Duplicate += len(b) - n
@@ -218,6 +220,10 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID, counted); err != nil && perr == nil {
 		perr = err
 	}
+	// People counted under a user id that this import tied to an e-mail become one person.
+	if err := s.recountLearned(context.WithoutCancel(ctx), ids.learned); err != nil && perr == nil {
+		perr = err
+	}
 	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped+tooOld, stats.Rejected
 	run.Checksum = hex.EncodeToString(sum.Sum(nil))
 	raw, _ := json.Marshal(rejections)
@@ -242,6 +248,9 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err != nil {
 		return run, err
 	}
+	if run.New > 0 {
+		s.enqueueTrend(endCtx)
+	}
 	if perr != nil {
 		return run, fmt.Errorf("import %s: %w", fileNameOr(fileName, format), perr)
 	}
@@ -259,15 +268,18 @@ func fileNameOr(name, format string) string {
 // stored, as when a file is imported again or an export overlaps the last one.
 type dedup struct{ mostlyKnown bool }
 
-// storeBatch inserts events, skipping those already stored, and records their apps; it
-// returns how many events were new, and their tally for the rollups. One multi-row statement
-// per chunk keeps round trips few.
+// storeBatch inserts events, skipping those already stored, and records their identifiers,
+// the discovered apps they belong to and the user ids tied to e-mails; it returns how many
+// events were new, and their tally for the rollups. One multi-row statement per chunk keeps
+// round trips few.
 // While most events turn out to be known, each chunk first asks which of its ids are stored,
 // a lookup that costs far less than offering every row to the insert, and inserts only the rest.
-func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, runID int64, events []UsageEvent, m *matcher, dd *dedup) (int, *tally, error) {
+func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, runID int64, events []UsageEvent, ids *identities, dd *dedup) (int, *tally, error) {
 	added := 0
-	counted := newTally(0)
+	var counted *tally
+	st := newStaged()
 	err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
+		counted, st = newTally(0), newStaged()
 		type span struct {
 			name        string
 			first, last time.Time
@@ -314,14 +326,28 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 				isNew[row.SourceEventID] = true
 				lastID = max(lastID, row.ID)
 			}
+			seen := map[string]string{}
+			fresh := part[:0:0]
 			for _, e := range part {
 				if !isNew[e.SourceEventID] {
 					continue
 				}
 				// A duplicate id inside one chunk is inserted once; count its app once too.
 				delete(isNew, e.SourceEventID)
+				fresh = append(fresh, e)
+				if n, ok := seen[e.AppKey]; !ok || n == "" {
+					seen[e.AppKey] = e.AppName
+				}
+				ids.learn(st, e)
+			}
+			if err := ids.assign(ctx, tx, s.now(), st, seen); err != nil {
+				return err
+			}
+			for _, e := range fresh {
 				at := db.Time(e.OccurredAt)
-				counted.add(e, strings.ToLower(e.UserKey()), at)
+				user := strings.ToLower(e.UserKey())
+				app, _ := ids.appOf(st, e.AppKey)
+				counted.add(e, user, ids.person(st, e, user), app, at)
 				sp := apps[e.AppKey]
 				if sp == nil {
 					sp = &span{name: e.AppName, first: at, last: at}
@@ -338,12 +364,16 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 				}
 			}
 		}
+		if err := recordPeople(ctx, tx, st.people); err != nil {
+			return err
+		}
 		// In key order, so that two imports touching the same apps lock them in the same order.
 		keys := slices.Sorted(maps.Keys(apps))
-		if err := upsertRows(ctx, tx, "record discovered apps", "INSERT INTO discovered_apps (app_key, display_name, app_id, first_seen, last_seen) VALUES ", 5, discoveredUpsert,
+		if err := upsertRows(ctx, tx, "record identifiers", "INSERT INTO discovered_identifiers (app_key, display_name, app_id, discovered_app_id, first_seen, last_seen) VALUES ", 6, identifierUpsert,
 			len(keys), func(i int, args []any) []any {
 				key, sp := keys[i], apps[keys[i]]
-				return append(args, key, cmp.Or(sp.name, key), m.match(key, sp.name), sp.first, sp.last)
+				app, _ := ids.appOf(st, key)
+				return append(args, key, cmp.Or(sp.name, key), ids.res.m.match(key, sp.name), app, sp.first, sp.last)
 			}); err != nil {
 			return err
 		}
@@ -358,14 +388,17 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 	if err != nil {
 		return 0, nil, err
 	}
+	ids.commit(st)
 	return added, counted, nil
 }
 
-// discoveredUpsert merges a discovered app's span into the one already recorded.
-const discoveredUpsert = ` ON CONFLICT (app_key) DO UPDATE SET
-	first_seen = CASE WHEN excluded.first_seen < discovered_apps.first_seen THEN excluded.first_seen ELSE discovered_apps.first_seen END,
-	last_seen = CASE WHEN excluded.last_seen > discovered_apps.last_seen THEN excluded.last_seen ELSE discovered_apps.last_seen END,
-	app_id = COALESCE(discovered_apps.app_id, excluded.app_id)`
+// identifierUpsert merges an identifier's span into the one already recorded; the discovered
+// app it belongs to stays as it was.
+const identifierUpsert = ` ON CONFLICT (app_key) DO UPDATE SET
+	first_seen = CASE WHEN excluded.first_seen < discovered_identifiers.first_seen THEN excluded.first_seen ELSE discovered_identifiers.first_seen END,
+	last_seen = CASE WHEN excluded.last_seen > discovered_identifiers.last_seen THEN excluded.last_seen ELSE discovered_identifiers.last_seen END,
+	app_id = COALESCE(discovered_identifiers.app_id, excluded.app_id),
+	discovered_app_id = COALESCE(discovered_identifiers.discovered_app_id, excluded.discovered_app_id)`
 
 // insertEventsSQL is the statement that stores n events, skipping ids already stored and
 // returning the new rows' ids. On SQLite, OR IGNORE (rather than ON CONFLICT … DO NOTHING, which
@@ -486,14 +519,14 @@ type matcher struct {
 	names map[string]int64 // NormalizeAppName → app id
 }
 
-func (s *Store) newMatcher(ctx context.Context) (*matcher, error) {
+func newMatcher(ctx context.Context, q sqlx.QueryerContext) (*matcher, error) {
 	m := &matcher{ids: map[string]int64{}, names: map[string]int64{}}
 	var ids []struct {
 		AppID int64  `db:"app_id"`
 		Kind  string `db:"kind"`
 		Value string `db:"value"`
 	}
-	if err := s.db.SelectContext(ctx, &ids, "SELECT app_id, kind, value FROM app_identifiers"); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &ids, "SELECT app_id, kind, value FROM app_identifiers"); err != nil {
 		return nil, fmt.Errorf("load identifiers: %w", err)
 	}
 	for _, id := range ids {
@@ -515,7 +548,7 @@ func (s *Store) newMatcher(ctx context.Context) (*matcher, error) {
 		ID   int64  `db:"id"`
 		Name string `db:"name"`
 	}
-	if err := s.db.SelectContext(ctx, &apps, "SELECT id, name FROM apps"); err != nil {
+	if err := sqlx.SelectContext(ctx, q, &apps, "SELECT id, name FROM apps"); err != nil {
 		return nil, fmt.Errorf("load apps: %w", err)
 	}
 	for _, a := range apps {

@@ -183,10 +183,10 @@ func TestUsageAggregatesTriageAndLinking(t *testing.T) {
 			if a.Users7 != 1 || a.Users30 != 2 || a.Users90 != 3 || a.UsersAll != 4 || a.Events7 != 2 || a.EventsAll != 5 || a.Failures != 1 {
 				t.Errorf("usage = %+v", a)
 			}
-			if days, err := st.Daily(ctx, a.Key, 30); err != nil || len(days) != 4 {
+			if days, err := st.Daily(ctx, a.ID, 30); err != nil || len(days) != 4 {
 				t.Errorf("daily = %+v, %v", days, err)
 			}
-			users, err := st.Users(ctx, a.Key)
+			users, err := st.Users(ctx, a.ID)
 			if err != nil || len(users) != 6-1 || users[0].User != "a@example.com" || users[0].Events != 2 {
 				t.Errorf("users = %+v, %v", users, err)
 			}
@@ -194,13 +194,13 @@ func TestUsageAggregatesTriageAndLinking(t *testing.T) {
 			if len(mine) != 1 || mine[0].Name != "Miro" {
 				t.Errorf("my unapproved apps = %+v", mine)
 			}
-			if err := st.Triage(ctx, audit.System, a.Key, "maybe", ""); err == nil {
+			if err := st.Triage(ctx, audit.System, []int64{a.ID}, "maybe", ""); err == nil {
 				t.Error("unknown triage state accepted")
 			}
-			if err := st.Triage(ctx, audit.System, a.Key, discovery.TriageTolerated, "Design team only.", "sam@example.com"); err != nil {
+			if err := st.Triage(ctx, audit.System, []int64{a.ID}, discovery.TriageTolerated, "Design team only.", "sam@example.com"); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := st.App(ctx, a.Key); got.Assignee != "sam@example.com" || got.Triage != discovery.TriageTolerated {
+			if got, _ := st.App(ctx, a.ID); got.Assignee != "sam@example.com" || got.Triage != discovery.TriageTolerated {
 				t.Errorf("after triage: %+v", got)
 			}
 			if bySource, _ := st.Apps(ctx, discovery.AppFilter{Source: "okta"}); len(bySource) != 0 {
@@ -217,7 +217,7 @@ func TestUsageAggregatesTriageAndLinking(t *testing.T) {
 			if _, err := d.Exec(d.Rebind("INSERT INTO apps (slug, name, category, status, created_at, updated_at) VALUES ('miro-board', 'Miro Board', 'diagramming', 'approved', ?, ?)"), now2, now2); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Link(ctx, audit.System, a.Key, "miro-board"); err != nil {
+			if _, err := st.Link(ctx, audit.System, a.ID, "miro-board"); err != nil {
 				t.Fatal(err)
 			}
 			if shadow, _ := st.Apps(ctx, discovery.AppFilter{ShadowOnly: true}); len(shadow) != 0 {
@@ -248,7 +248,11 @@ func TestRetentionPrunesEventsAndKeepsApps(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("pruned %d (%v), want 1", n, err)
 	}
-	a, err := st.App(context.Background(), "name:miro")
+	id, err := st.AppOfIdentifier(context.Background(), "name:miro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.App(context.Background(), id)
 	// The raw event is gone; the counts it made are kept.
 	if err != nil || !a.FirstSeen.Equal(now.AddDate(0, 0, -200)) || a.EventsAll != 2 || a.UsersAll != 2 || a.Users30 != 1 {
 		t.Errorf("after pruning: %+v, %v", a, err)

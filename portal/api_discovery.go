@@ -3,7 +3,9 @@ package portal
 import (
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,14 +15,39 @@ import (
 )
 
 // apiDiscoveredApp is a discovered app in the API. Counts below the privacy threshold are
-// withheld (null) from everyone but security, so a small team's use cannot point at a person.
+// withheld (zero, with counts_hidden) from everyone but security, so a small team's use cannot
+// point at a person; the threshold applies to the merged number of people.
 type apiDiscoveredApp struct {
 	discovery.DiscoveredApp
 	Hidden bool `json:"counts_hidden,omitempty"`
 }
 
+func (s *Server) apiView(c *gin.Context, a discovery.DiscoveredApp) apiDiscoveredApp {
+	p := principalOf(c)
+	privileged := p.User != nil && p.Roles.Has(auth.RoleSecurity)
+	item := apiDiscoveredApp{DiscoveredApp: a}
+	if !privileged && a.UsersAll < s.cfg.PrivacyMinUsers {
+		item.Users7, item.Users30, item.Users90, item.UsersAll = 0, 0, 0, 0
+		item.Events7, item.Events30, item.Events90, item.EventsAll, item.Failures = 0, 0, 0, 0, 0
+		item.Sources = slices.Clone(item.Sources)
+		for i := range item.Sources {
+			item.Sources[i].UsersAll, item.Sources[i].EventsAll = 0, 0
+		}
+		item.Hidden = true
+	}
+	return item
+}
+
 func (s *Server) apiDiscoveredApps(c *gin.Context) {
-	f := discovery.AppFilter{Triage: c.Query("triage"), ShadowOnly: c.Query("shadow") == "true"}
+	f := discovery.AppFilter{Triage: c.Query("triage"), Source: c.Query("source"), ShadowOnly: c.Query("shadow") == "true", Sort: c.Query("sort"), WithSources: true}
+	if f.Triage != "" && !slices.Contains(discovery.TriageStates, f.Triage) {
+		s.fail(c, errInvalidField("triage", "Use one of: "+strings.Join(discovery.TriageStates, ", ")+"."))
+		return
+	}
+	if f.Sort != "" && !slices.Contains([]string{discovery.SortUsers, discovery.SortRisk, discovery.SortLastSeen}, f.Sort) {
+		s.fail(c, errInvalidField("sort", "Use users, risk or last_seen."))
+		return
+	}
 	if v := c.Query("limit"); v != "" {
 		n, err := parseLimit(v)
 		if err != nil {
@@ -34,19 +61,105 @@ func (s *Server) apiDiscoveredApps(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	p := principalOf(c)
-	privileged := p.User != nil && p.Roles.Has(auth.RoleSecurity)
 	out := make([]apiDiscoveredApp, 0, len(apps))
 	for _, a := range apps {
-		item := apiDiscoveredApp{DiscoveredApp: a}
-		if !privileged && a.UsersAll < s.cfg.PrivacyMinUsers {
-			item.Users7, item.Users30, item.Users90, item.UsersAll = 0, 0, 0, 0
-			item.Events7, item.Events30, item.Events90, item.EventsAll, item.Failures = 0, 0, 0, 0, 0
-			item.Hidden = true
-		}
-		out = append(out, item)
+		out = append(out, s.apiView(c, a))
 	}
 	c.JSON(http.StatusOK, gin.H{"apps": out})
+}
+
+func (s *Server) apiDiscoveredApp(c *gin.Context) {
+	id, err := appIDParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	a, err := s.discovery.App(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s.apiView(c, a))
+}
+
+// apiMergeApp folds the app in the path into {"into": id}, and answers with the app that remains.
+func (s *Server) apiMergeApp(c *gin.Context) {
+	id, err := appIDParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var body struct {
+		Into int64 `json:"into"`
+	}
+	if err := decodeJSONBody(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if body.Into <= 0 {
+		s.fail(c, errInvalidField("into", "Give the id of the app to merge into."))
+		return
+	}
+	if err := s.discovery.Merge(c.Request.Context(), actorOf(c), id, body.Into); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.respondDiscovered(c, http.StatusOK, body.Into)
+}
+
+// apiSplitApp moves {"identifier": "…"} out of the app in the path into a new app, and answers
+// 201 with it.
+func (s *Server) apiSplitApp(c *gin.Context) {
+	id, err := appIDParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var body struct {
+		Identifier string `json:"identifier"`
+	}
+	if err := decodeJSONBody(c, &body); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if strings.TrimSpace(body.Identifier) == "" {
+		s.fail(c, errInvalidField("identifier", "Give the identifier to split off."))
+		return
+	}
+	created, err := s.discovery.Split(c.Request.Context(), actorOf(c), id, body.Identifier)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/discovery/apps/"+strconv.FormatInt(created, 10))
+	s.respondDiscovered(c, http.StatusCreated, created)
+}
+
+func (s *Server) respondDiscovered(c *gin.Context, status int, id int64) {
+	a, err := s.discovery.App(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, s.apiView(c, a))
+}
+
+// apiDiscoveryOverview gives the figures at the top of the dashboard and the 90-day trend.
+func (s *Server) apiDiscoveryOverview(c *gin.Context) {
+	o, err := s.discovery.Overview(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	trend, err := s.discovery.ShadowTrend(c.Request.Context(), 90)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if trend == nil {
+		trend = []discovery.TrendDay{}
+	}
+	c.JSON(http.StatusOK, gin.H{"overview": o, "trend": trend})
 }
 
 // apiImport takes one log file as the request body: ?format=okta|entra|google|csv (or detected)
@@ -85,6 +198,10 @@ func (s *Server) apiImport(c *gin.Context) {
 func (s *Server) apiDiscoveryRoutes() []route {
 	return []route{
 		{"GET", "/api/v1/discovery/apps", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveredApps},
+		{"GET", "/api/v1/discovery/apps/:id", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveredApp},
+		{"GET", "/api/v1/discovery/overview", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveryOverview},
+		{"POST", "/api/v1/discovery/apps/:id/merge", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiMergeApp},
+		{"POST", "/api/v1/discovery/apps/:id/split", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiSplitApp},
 		{"POST", "/api/v1/discovery/imports", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiImport},
 	}
 }

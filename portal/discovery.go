@@ -1,11 +1,13 @@
 package portal
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,42 +21,76 @@ import (
 // uploadPaths accept bodies up to the upload limit instead of the general one.
 var uploadPaths = map[string]bool{"/discovery/import": true, "/api/v1/discovery/imports": true}
 
-// discoveryView is the shadow-IT dashboard.
+// discoveryView is the shadow-IT dashboard: the overview, its trend and the list.
 type discoveryView struct {
-	Apps       []discovery.DiscoveredApp
-	NewThisWk  []discovery.DiscoveredApp
-	Triage     string
-	Source     string
-	Sources    []string
-	Shadow     bool
-	States     []string
-	TotalUsers int
+	Overview  discovery.Overview
+	Trend     trendChart
+	Apps      []discovery.DiscoveredApp
+	NewThisWk []discovery.DiscoveredApp
+	Triage    string
+	Source    string
+	Sort      string
+	Sources   []string
+	Shadow    bool
+	States    []string
+	Errors    map[string]string
+}
+
+// discoveryFilter reads the dashboard's filters from the query string.
+func discoveryFilter(c *gin.Context) discovery.AppFilter {
+	f := discovery.AppFilter{Triage: c.Query("triage"), Source: c.Query("source"), ShadowOnly: c.Query("all") == "", Sort: c.Query("sort")}
+	if !slices.Contains(discovery.TriageStates, f.Triage) {
+		f.Triage = ""
+	}
+	if !slices.Contains(discovery.Formats(), f.Source) {
+		f.Source = ""
+	}
+	if !slices.Contains([]string{discovery.SortUsers, discovery.SortRisk, discovery.SortLastSeen}, f.Sort) {
+		f.Sort = discovery.SortUsers
+	}
+	return f
 }
 
 func (s *Server) discoveryPage(c *gin.Context) {
-	ctx := c.Request.Context()
-	f := discovery.AppFilter{Triage: c.Query("triage"), Source: c.Query("source"), ShadowOnly: c.Query("all") == ""}
-	apps, err := s.discovery.Apps(ctx, f)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	fresh, err := s.discovery.Apps(ctx, discovery.AppFilter{ShadowOnly: true, NewSince: time.Now().AddDate(0, 0, -7), Limit: 10})
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	s.render(c, http.StatusOK, "discovery", "Discovery", discoveryView{Apps: apps, NewThisWk: fresh, Triage: f.Triage, Source: f.Source, Sources: discovery.Formats(), Shadow: f.ShadowOnly, States: discovery.TriageStates})
+	s.renderDiscovery(c, http.StatusOK, nil)
 }
 
-// discoveredAppView is one discovered app: its trend, its users and the triage forms.
+func (s *Server) renderDiscovery(c *gin.Context, status int, fieldErrs map[string]string) {
+	ctx := c.Request.Context()
+	f := discoveryFilter(c)
+	v := discoveryView{Triage: f.Triage, Source: f.Source, Sort: f.Sort, Sources: discovery.Formats(), Shadow: f.ShadowOnly, States: discovery.TriageStates, Errors: fieldErrs}
+	var err error
+	if v.Overview, err = s.discovery.Overview(ctx); err != nil {
+		s.fail(c, err)
+		return
+	}
+	trend, err := s.discovery.ShadowTrend(ctx, 90)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	v.Trend = newTrendChart(trend, 90)
+	if v.Apps, err = s.discovery.Apps(ctx, f); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if v.NewThisWk, err = s.discovery.Apps(ctx, discovery.AppFilter{ShadowOnly: true, NewSince: time.Now().AddDate(0, 0, -7), Limit: 10}); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.render(c, status, "discovery", "Discovery", v)
+}
+
+// discoveredAppView is one discovered app: its identifiers, trend, users and the triage forms.
 type discoveredAppView struct {
 	App        discovery.DiscoveredApp
 	Users      []discovery.UserUsage
 	Chart      chart
 	States     []string
 	Categories []catalog.Category
-	Catalogue  []catalog.IndexDoc
+	Catalogue  []catalog.IndexDoc        // the catalogue apps whose names are closest to this one
+	Query      string                    // what the catalogue was searched for
+	Others     []discovery.DiscoveredApp // the apps it could be merged into
 	Errors     map[string]string
 }
 
@@ -74,46 +110,101 @@ type bar struct {
 	Label      string
 }
 
-func newChart(days []discovery.DailyCount, span int) chart {
-	ch := chart{Width: 600, Height: 120, Days: days}
-	byDay := map[string]discovery.DailyCount{}
-	for _, d := range days {
-		byDay[d.Day] = d
-		ch.Max = max(ch.Max, d.Events)
+// barsOf lays out one bar per day of the span days ending today, from the value of each day.
+func barsOf(span, width, height int, value map[string]int, label func(day string, v int) string) (bars []bar, top int) {
+	for _, v := range value {
+		top = max(top, v)
 	}
 	start := time.Now().UTC().AddDate(0, 0, -span+1)
-	w := ch.Width / span
+	w := width / span
 	for i := range span {
-		day := start.AddDate(0, 0, i).Format("2006-01-02")
-		u := byDay[day].Events
-		h := 0
-		if ch.Max > 0 {
-			h = u * (ch.Height - 10) / ch.Max
+		day := start.AddDate(0, 0, i).Format(time.DateOnly)
+		v, h := value[day], 0
+		if top > 0 {
+			h = v * (height - 10) / top
 		}
-		ch.Bars = append(ch.Bars, bar{X: i * w, Y: ch.Height - h, W: max(w-2, 1), H: h, Label: fmt.Sprintf("%s: %d sign-ins and grants", day, u)})
+		bars = append(bars, bar{X: i * w, Y: height - h, W: max(w-1, 1), H: h, Label: label(day, v)})
 	}
-	ch.FirstDay, ch.Last = start.Format("2 Jan"), time.Now().UTC().Format("2 Jan")
+	return bars, top
+}
+
+func newChart(days []discovery.DailyCount, span int) chart {
+	ch := chart{Width: 600, Height: 120, Days: days}
+	value := map[string]int{}
+	for _, d := range days {
+		value[d.Day] = d.Events
+	}
+	ch.Bars, ch.Max = barsOf(span, ch.Width, ch.Height, value, func(day string, v int) string { return fmt.Sprintf("%s: %d sign-ins and grants", day, v) })
+	ch.FirstDay, ch.Last = time.Now().UTC().AddDate(0, 0, -span+1).Format("2 Jan"), time.Now().UTC().Format("2 Jan")
 	ch.Summary = fmt.Sprintf("Sign-ins and grants per day over the last %d days, at most %d on one day.", span, ch.Max)
 	return ch
 }
 
-func (s *Server) discoveredAppPage(c *gin.Context) {
-	s.renderDiscoveredApp(c, http.StatusOK, c.Query("key"), nil)
+// trendChart is the overview's chart of people using unapproved apps per day.
+type trendChart struct {
+	Bars           []bar
+	Width, Height  int
+	Max            int
+	Summary        string
+	Days           []discovery.TrendDay
+	FirstDay, Last string
 }
 
-func (s *Server) renderDiscoveredApp(c *gin.Context, status int, key string, fieldErrs map[string]string) {
+func newTrendChart(days []discovery.TrendDay, span int) trendChart {
+	ch := trendChart{Width: 900, Height: 120, Days: days}
+	value := map[string]int{}
+	for _, d := range days {
+		value[d.Day] = d.People
+	}
+	ch.Bars, ch.Max = barsOf(span, ch.Width, ch.Height, value, func(day string, v int) string { return fmt.Sprintf("%s: %d people", day, v) })
+	ch.FirstDay, ch.Last = time.Now().UTC().AddDate(0, 0, -span+1).Format("2 Jan"), time.Now().UTC().Format("2 Jan")
+	ch.Summary = fmt.Sprintf("Distinct people using unapproved apps per day over the last %d days, at most %d on one day.", span, ch.Max)
+	return ch
+}
+
+// appIDParam reads a discovered app's id from the path; anything else is not found.
+func appIDParam(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errs.E(errs.NotFound, "No discovered app %q.", c.Param("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) discoveredAppPage(c *gin.Context) {
+	id, err := appIDParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.renderDiscoveredApp(c, http.StatusOK, id, nil)
+}
+
+// legacyDiscoveredApp sends an old link, by identifier, to the app the identifier belongs to.
+func (s *Server) legacyDiscoveredApp(c *gin.Context) {
+	id, err := s.discovery.AppOfIdentifier(c.Request.Context(), c.Query("key"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusMovedPermanently, discoveredAppURL(id))
+}
+
+func discoveredAppURL(id int64) string { return "/discovery/apps/" + strconv.FormatInt(id, 10) }
+
+func (s *Server) renderDiscoveredApp(c *gin.Context, status int, id int64, fieldErrs map[string]string) {
 	ctx := c.Request.Context()
-	a, err := s.discovery.App(ctx, key)
+	a, err := s.discovery.App(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	users, err := s.discovery.Users(ctx, key)
+	users, err := s.discovery.Users(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	days, err := s.discovery.Daily(ctx, key, 30)
+	days, err := s.discovery.Daily(ctx, id, 30)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -123,64 +214,185 @@ func (s *Server) renderDiscoveredApp(c *gin.Context, status int, key string, fie
 		s.fail(c, err)
 		return
 	}
-	res, err := s.catalog.Search(ctx, catalog.SearchQuery{Text: a.Name, Limit: 10})
+	// Linking searches the whole catalogue: by the app's name until security types something.
+	query := strings.TrimSpace(c.Query("q"))
+	res, err := s.catalog.Search(ctx, catalog.SearchQuery{Text: cmp.Or(query, a.Name), Limit: 8})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	others, err := s.discovery.Apps(ctx, discovery.AppFilter{Limit: 500, Sort: discovery.SortLastSeen})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	others = slices.DeleteFunc(others, func(o discovery.DiscoveredApp) bool { return o.ID == id })
+	slices.SortFunc(others, func(x, y discovery.DiscoveredApp) int {
+		return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name))
+	})
 	s.render(c, status, "discovered_app", a.Name, discoveredAppView{App: a, Users: users, Chart: newChart(days, 30), States: discovery.TriageStates,
-		Categories: cats, Catalogue: res.Hits, Errors: fieldErrs})
+		Categories: cats, Catalogue: res.Hits, Query: query, Others: others, Errors: fieldErrs})
 }
 
-// discoveryAction runs a triage action and returns to the app's page.
-func (s *Server) discoveryAction(do func(c *gin.Context, key string) (string, error)) gin.HandlerFunc {
+// discoveryAction runs an action on the app in the path and goes to the app it leaves (the
+// one merged into, the one split off).
+func (s *Server) discoveryAction(do func(c *gin.Context, id int64) (string, int64, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		key := c.PostForm("key")
-		msg, err := do(c, key)
+		id, err := appIDParam(c)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		msg, next, err := do(c, id)
 		if err != nil {
 			if fields, ok := formErrors(err); ok {
-				s.renderDiscoveredApp(c, statusOfErr(err), key, fields)
+				s.renderDiscoveredApp(c, statusOfErr(err), id, fields)
 				return
 			}
 			s.fail(c, err)
 			return
 		}
 		s.flash(c, "success", msg)
-		c.Redirect(http.StatusSeeOther, "/discovery/app?"+url.Values{"key": {key}}.Encode())
+		c.Redirect(http.StatusSeeOther, discoveredAppURL(next))
 	}
 }
 
-func (s *Server) triageApp(c *gin.Context, key string) (string, error) {
-	return "Triage saved.", s.discovery.Triage(c.Request.Context(), actorOf(c), key, c.PostForm("triage"), c.PostForm("note"), c.PostForm("assignee"))
+func (s *Server) triageApp(c *gin.Context, id int64) (string, int64, error) {
+	return "Triage saved.", id, s.discovery.Triage(c.Request.Context(), actorOf(c), []int64{id}, c.PostForm("triage"), c.PostForm("note"), c.PostForm("assignee"))
 }
 
-func (s *Server) linkApp(c *gin.Context, key string) (string, error) {
-	if err := s.discovery.Link(c.Request.Context(), actorOf(c), key, c.PostForm("slug")); err != nil {
-		return "", err
+func (s *Server) linkApp(c *gin.Context, id int64) (string, int64, error) {
+	kept, err := s.discovery.Link(c.Request.Context(), actorOf(c), id, c.PostForm("slug"))
+	if err != nil {
+		return "", 0, err
 	}
-	return "Linked. The next import matches it by itself.", nil
+	if kept != id {
+		return "Linked, and merged with the app already linked to it. The next import matches it by itself.", kept, nil
+	}
+	return "Linked. The next import matches it by itself.", kept, nil
+}
+
+func (s *Server) mergeApp(c *gin.Context, id int64) (string, int64, error) {
+	into, err := strconv.ParseInt(c.PostForm("into"), 10, 64)
+	if err != nil {
+		return "", 0, errInvalidField("into", "Choose an app to merge with.")
+	}
+	if err := s.discovery.Merge(c.Request.Context(), actorOf(c), id, into); err != nil {
+		return "", 0, err
+	}
+	return "Merged. Each person is counted once, and later imports follow.", into, nil
+}
+
+func (s *Server) splitApp(c *gin.Context, id int64) (string, int64, error) {
+	created, err := s.discovery.Split(c.Request.Context(), actorOf(c), id, c.PostForm("identifier"))
+	if err != nil {
+		return "", 0, err
+	}
+	return c.PostForm("identifier") + " is now an app of its own. Later imports keep it apart.", created, nil
 }
 
 // addToCatalogue puts a discovered app in the catalogue as under review and links it.
-func (s *Server) addToCatalogue(c *gin.Context, key string) (string, error) {
-	ctx := c.Request.Context()
-	a, err := s.discovery.App(ctx, key)
+func (s *Server) addToCatalogue(c *gin.Context, id int64) (string, int64, error) {
+	app, kept, err := s.catalogueDiscovered(c, id)
 	if err != nil {
-		return "", err
+		return "", 0, err
+	}
+	return app.Name + " is in the catalogue, under review.", kept, nil
+}
+
+// catalogueDiscovered returns the catalogue app of a discovered app, adding it as under review
+// (in the category the form names) when it has none; and the discovered app's id after linking.
+func (s *Server) catalogueDiscovered(c *gin.Context, id int64) (catalog.App, int64, error) {
+	ctx := c.Request.Context()
+	a, err := s.discovery.App(ctx, id)
+	if err != nil {
+		return catalog.App{}, 0, err
+	}
+	if slug := a.CatalogueSlug(); slug != "" {
+		app, err := s.catalog.App(ctx, slug)
+		return app, id, err
 	}
 	in := catalog.AppInput{Name: a.Name, Category: c.PostForm("category"), Status: string(catalog.StatusUnderReview),
 		Description: "Seen in the sign-in logs; security is reviewing it."}
-	if host, ok := strings.CutPrefix(key, discovery.KeyDomain); ok {
-		in.Website = "https://" + host
+	for _, src := range a.Sources {
+		if host, ok := strings.CutPrefix(src.Identifier, discovery.KeyDomain); ok {
+			in.Website = "https://" + host
+			break
+		}
 	}
 	app, err := s.catalog.CreateApp(ctx, actorOf(c), in)
 	if err != nil {
-		return "", err
+		return catalog.App{}, 0, err
 	}
-	if err := s.discovery.Link(ctx, actorOf(c), key, app.Slug); err != nil {
-		return "", err
+	kept, err := s.discovery.Link(ctx, actorOf(c), id, app.Slug)
+	return app, kept, err
+}
+
+// startReview takes a discovered app to a decision in one step: it is in the catalogue as under
+// review, and a request for it is open in review, whose demand counts the people who already
+// use it.
+func (s *Server) startReview(c *gin.Context, id int64) (string, int64, error) {
+	ctx := c.Request.Context()
+	app, kept, err := s.catalogueDiscovered(c, id)
+	if err != nil {
+		return "", 0, err
 	}
-	return a.Name + " is in the catalogue, under review.", nil
+	a, err := s.discovery.App(ctx, kept)
+	if err != nil {
+		return "", 0, err
+	}
+	m := memberOf(c)
+	useCase := fmt.Sprintf("Found in the sign-in logs: %d people used %s in the last 90 days without approval. Security opened this review.", a.Users90, a.Name)
+	r, err := s.catalog.RequestAccess(ctx, m, app.Slug, useCase, true)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, err := s.catalog.Transition(ctx, m, r.ID, catalog.ActionStartReview, "opened from discovery"); err != nil {
+		return "", 0, err
+	}
+	return fmt.Sprintf("Review started: request #%d is in review, with the %d people who already use it as its demand.", r.ID, a.Users90), kept, nil
+}
+
+// bulkDiscovery triages, assigns or links several apps at once, from the dashboard's list.
+func (s *Server) bulkDiscovery(c *gin.Context) {
+	ctx := c.Request.Context()
+	var ids []int64
+	for _, v := range c.PostFormArray("ids") {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.fail(c, errInvalidField("ids", "Choose apps from the list."))
+			return
+		}
+		ids = append(ids, id)
+	}
+	var (
+		msg string
+		err error
+	)
+	switch {
+	case len(ids) == 0:
+		err = errInvalidField("ids", "Tick at least one app in the list.")
+	case c.PostForm("action") == "link":
+		for _, id := range ids {
+			if _, err = s.discovery.Link(ctx, actorOf(c), id, c.PostForm("slug")); err != nil {
+				break
+			}
+		}
+		msg = fmt.Sprintf("%d apps linked.", len(ids))
+	default:
+		err = s.discovery.Triage(ctx, actorOf(c), ids, c.PostForm("triage"), c.PostForm("note"), c.PostForm("assignee"))
+		msg = fmt.Sprintf("Triage saved for %d apps.", len(ids))
+	}
+	if err != nil {
+		if fields, ok := formErrors(err); ok {
+			s.renderDiscovery(c, statusOfErr(err), fields)
+			return
+		}
+		s.fail(c, err)
+		return
+	}
+	s.flash(c, "success", msg)
+	c.Redirect(http.StatusSeeOther, "/discovery")
 }
 
 // importView is the upload form and, after an upload, its result.
@@ -243,10 +455,15 @@ func (s *Server) discoveryRoutes() []route {
 	act := s.discoveryAction
 	return []route{
 		{"GET", "/discovery", security, s.discoveryPage},
-		{"GET", "/discovery/app", security, s.discoveredAppPage},
-		{"POST", "/discovery/triage", security, act(s.triageApp)},
-		{"POST", "/discovery/link", security, act(s.linkApp)},
-		{"POST", "/discovery/add", security, act(s.addToCatalogue)},
+		{"POST", "/discovery/bulk", security, s.bulkDiscovery},
+		{"GET", "/discovery/app", security, s.legacyDiscoveredApp},
+		{"GET", "/discovery/apps/:id", security, s.discoveredAppPage},
+		{"POST", "/discovery/apps/:id/triage", security, act(s.triageApp)},
+		{"POST", "/discovery/apps/:id/link", security, act(s.linkApp)},
+		{"POST", "/discovery/apps/:id/add", security, act(s.addToCatalogue)},
+		{"POST", "/discovery/apps/:id/review", security, act(s.startReview)},
+		{"POST", "/discovery/apps/:id/merge", security, act(s.mergeApp)},
+		{"POST", "/discovery/apps/:id/split", security, act(s.splitApp)},
 		{"GET", "/discovery/import", security, s.importPage},
 		{"POST", "/discovery/import", security, s.importUpload},
 		{"GET", "/admin/sources", admin, s.sourcesPage},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 )
 
@@ -65,21 +66,30 @@ func TestDiscoveryUploadTriageAndEmployeeGuidance(t *testing.T) {
 	if !strings.Contains(dash.body, `href="/apps/wetransfer"`) {
 		t.Error("WeTransfer was not matched to the catalogue")
 	}
-	p = sec.post(env.base+"/discovery/add", url.Values{"key": {"domain:gliffy.com"}, "category": {"diagramming"}})
+	st := discovery.NewStore(env.db)
+	gliffy, err := st.AppOfIdentifier(t.Context(), "domain:gliffy.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wetransfer, err := st.AppOfIdentifier(t.Context(), "domain:wetransfer.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = sec.post(env.base+discoveredAppURL(gliffy)+"/add", url.Values{"category": {"diagramming"}})
 	if p.status != 200 || !strings.Contains(p.body, "is in the catalogue, under review") {
 		t.Errorf("add to catalogue: %d", p.status)
 	}
 	if a, err := env.catalog.App(t.Context(), "gliffy"); err != nil || a.Status != "under_review" {
 		t.Errorf("gliffy in the catalogue: %+v, %v", a, err)
 	}
-	p = sec.post(env.base+"/discovery/triage", url.Values{"key": {"domain:wetransfer.com"}, "triage": {"blocked"}, "note": {"Use Google Drive."}})
+	p = sec.post(env.base+discoveredAppURL(wetransfer)+"/triage", url.Values{"triage": {"blocked"}, "note": {"Use Google Drive."}})
 	if p.status != 200 || !strings.Contains(p.body, "Triage saved") || !strings.Contains(p.body, "employee@example.com") {
-		t.Errorf("triage and the per-user list: %d", p.status)
+		t.Errorf("triage and the per-user list: %d\n%s", p.status, p.body)
 	}
 	// Employees never see the dashboard or per-user usage; they see their own guidance.
 	emp := env.browser()
 	emp.signInDev(env.base, "/auth/login?next=/", "devidp-employee")
-	if p := emp.get(env.base + "/discovery/app?key=domain:wetransfer.com"); p.status != http.StatusForbidden {
+	if p := emp.get(env.base + discoveredAppURL(wetransfer)); p.status != http.StatusForbidden {
 		t.Errorf("employee on per-user usage: %d", p.status)
 	}
 	home := emp.get(env.base + "/")

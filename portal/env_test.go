@@ -58,8 +58,9 @@ func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *jobs.Jobs
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := catalog.NewService(d, ix, catalog.JobsOutbox{Jobs: j})
+	svc := catalog.NewService(d, ix, catalog.JobsOutbox{Jobs: j, ResolveIdentifiers: true})
 	svc.RegisterJobs(j)
+	discovery.NewStore(d).RegisterJobs(j, 0)
 	if _, err := j.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -190,21 +190,24 @@ func TestBrowserDiscoveryStory(t *testing.T) {
 	if txt := sec.text(t, "[role=status]"); !strings.Contains(txt, "finished") || !strings.Contains(txt, "12") {
 		t.Errorf("import result = %q", txt)
 	}
-	sec.do(t, chromedp.Navigate(env.base+"/discovery"), chromedp.WaitVisible(chromedp.CSS("table")))
+	sec.do(t, chromedp.Navigate(env.base+"/discovery"), chromedp.WaitVisible(chromedp.CSS("#discovered-apps")))
 	sec.screenshot(t, "discovery-2-dashboard")
-	dash := sec.text(t, "table")
+	dash := sec.text(t, "#discovered-apps")
 	for _, app := range []string{"WeTransfer", "Gliffy", "Excalidraw Plus"} {
 		if !strings.Contains(dash, app) {
 			t.Errorf("dashboard lacks %s", app)
 		}
 	}
 	// Link "Excalidraw Plus" to the catalogue's Excalidraw; add Gliffy as under review.
-	sec.do(t, chromedp.Navigate(env.base+"/discovery/app?key=domain:excalidraw-plus.example"), chromedp.WaitVisible(chromedp.CSS("#l-slug")))
-	sec.set(t, "l-slug", "excalidraw")
-	sec.waitPage(t, `form[action="/discovery/link"] button`, ".flash")
+	// An old link by identifier still leads to the app; linking searches the whole catalogue.
+	sec.do(t, chromedp.Navigate(env.base+"/discovery/app?key=domain:excalidraw-plus.example"), chromedp.WaitVisible(chromedp.CSS("#l-q")))
+	sec.do(t, chromedp.SetValue(chromedp.CSS("#l-q"), "excalidraw"))
+	sec.waitPage(t, `form[role=search] button`, `input[name=slug][value=excalidraw]`)
+	sec.do(t, chromedp.Click(chromedp.CSS(`input[name=slug][value=excalidraw]`)))
+	sec.waitPage(t, `form[action$="/link"] button`, ".flash")
 	sec.do(t, chromedp.Navigate(env.base+"/discovery/app?key=domain:gliffy.com"), chromedp.WaitVisible(chromedp.CSS("#a-cat")))
 	sec.set(t, "a-cat", "diagramming")
-	sec.waitPage(t, `form[action="/discovery/add"] button`, ".flash")
+	sec.waitPage(t, `form[action$="/add"] button`, ".flash")
 	sec.screenshot(t, "discovery-3-added")
 	if a, err := env.catalog.App(t.Context(), "gliffy"); err != nil || a.Status != "under_review" {
 		t.Errorf("Gliffy in the catalogue: %+v, %v", a, err)

@@ -224,6 +224,10 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 
 	top := apps[0]
 	user := userKey(int(top.off))
+	topID, err := st.AppOfIdentifier(ctx, top.key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
 	queries := []struct {
 		name string
 		fn   func() (string, error)
@@ -245,15 +249,15 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 			return fmt.Sprintf("%d apps", len(a)), err
 		}},
 		{"App (top app)", func() (string, error) {
-			a, err := st.App(ctx, top.key)
+			a, err := st.App(ctx, topID)
 			return fmt.Sprintf("%d users in 30 d, %d all time", a.Users30, a.UsersAll), err
 		}},
 		{"Users (top app)", func() (string, error) {
-			u, err := st.Users(ctx, top.key)
+			u, err := st.Users(ctx, topID)
 			return fmt.Sprintf("%d rows", len(u)), err
 		}},
 		{"Daily (top app, 30 days)", func() (string, error) {
-			days, err := st.Daily(ctx, top.key, 30)
+			days, err := st.Daily(ctx, topID, 30)
 			return fmt.Sprintf("%d days", len(days)), err
 		}},
 		{"MyUnapprovedApps (one user)", func() (string, error) {
@@ -389,12 +393,12 @@ func rawApps(ctx context.Context, d *db.DB, now time.Time) ([]discovery.Discover
 func compare(raw, rolled []discovery.DiscoveredApp) string {
 	byKey := map[string]discovery.DiscoveredApp{}
 	for _, a := range raw {
-		byKey[a.Key] = a
+		byKey[a.Name] = a
 	}
 	checked, bad := 0, 0
 	var first string
 	for _, a := range rolled {
-		r, ok := byKey[a.Key]
+		r, ok := byKey[a.Name]
 		if !ok {
 			continue
 		}
@@ -402,7 +406,7 @@ func compare(raw, rolled []discovery.DiscoveredApp) string {
 		if a.Users7 != r.Users7 || a.Users30 != r.Users30 || a.Users90 != r.Users90 || a.UsersAll != r.UsersAll ||
 			a.EventsAll != r.EventsAll || a.Failures != r.Failures {
 			if bad == 0 {
-				first = fmt.Sprintf(" (first %s: rollup %+v, raw %+v)", a.Key,
+				first = fmt.Sprintf(" (first %s: rollup %+v, raw %+v)", a.Name,
 					[]int{a.Users7, a.Users30, a.Users90, a.UsersAll, a.EventsAll, a.Failures},
 					[]int{r.Users7, r.Users30, r.Users90, r.UsersAll, r.EventsAll, r.Failures})
 			}

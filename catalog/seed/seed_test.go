@@ -475,3 +475,32 @@ func TestParseDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestKnownIdentifiers(t *testing.T) {
+	ids, err := seed.KnownIdentifiers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) == 0 {
+		t.Fatal("the registry is empty")
+	}
+	apps, err := seed.Apps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []seed.KnownIdentifier{
+		{Slug: "no-such-app", Kind: seed.KnownDomain, Value: "example.com", Doc: "x"},
+		{Slug: "zoom", Kind: "fax", Value: "x", Doc: "x"},
+		{Slug: "zoom", Kind: seed.KnownDomain, Value: "Zoom.US", Doc: "x"},
+		{Slug: "zoom", Kind: seed.KnownDomain, Value: "zoom.example", Doc: ""},
+	}
+	for _, b := range bad {
+		if err := seed.ValidateKnown([]seed.KnownIdentifier{b}, apps); err == nil {
+			t.Errorf("seed.ValidateKnown(%+v) = nil, want an error", b)
+		}
+	}
+	dup := []seed.KnownIdentifier{{Slug: "zoom", Kind: seed.KnownDomain, Value: "zoom.example", Doc: "x"}, {Slug: "slack", Kind: seed.KnownDomain, Value: "zoom.example", Doc: "x"}}
+	if err := seed.ValidateKnown(dup, apps); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("a duplicate identifier: %v", err)
+	}
+}

@@ -73,7 +73,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic()}}); err != nil {
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic()}}); err != nil {
 		dm.Close()
 		return nil, err
 	}
@@ -87,7 +87,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs})
+	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs, ResolveIdentifiers: true})
 	dm.catalog.RegisterJobs(dm.jobs, catalog.VoteSettings{Rules: rules, Threshold: catalog.DemandThreshold(cfg.DemandThreshold)})
 	n := notify.New(notify.FromConfig(cfg))
 	n.Register(dm.jobs)
