@@ -73,8 +73,16 @@ func (s *Store) newResolver(ctx context.Context, q sqlx.QueryerContext) (*resolv
 	if err != nil {
 		return nil, err
 	}
+	// The seed catalogue's own domains, names and aliases are well-known identifiers too, for
+	// a catalogue that was never seeded or has dropped an app.
 	for _, a := range seedApps {
 		r.seedNames[a.Slug] = a.Name
+		r.known[KeyDomain+a.Domain] = a.Slug
+		for _, n := range append([]string{a.Name}, a.Aliases...) {
+			if k := NormalizeAppName(n); k != "" {
+				r.knownNames[k] = a.Slug
+			}
+		}
 	}
 	for _, k := range known {
 		switch k.Kind {

@@ -262,19 +262,50 @@ func TestRetentionPrunesEventsAndKeepsApps(t *testing.T) {
 func TestDemoLogImportsOnce(t *testing.T) {
 	d := testutil.SQLite(t)
 	st := discovery.NewStore(d)
-	if err := st.ImportDemo(context.Background()); err != nil {
+	ctx := context.Background()
+	if err := st.ImportDemo(ctx); err != nil {
 		t.Fatal(err)
 	}
 	n := count(t, d, "SELECT COUNT(*) FROM usage_events")
 	if n < 200 {
-		t.Fatalf("demo log stored %d events", n)
+		t.Fatalf("demo logs stored %d events", n)
 	}
-	if err := st.ImportDemo(context.Background()); err != nil || count(t, d, "SELECT COUNT(*) FROM import_runs") != 1 {
+	if sources := count(t, d, "SELECT COUNT(DISTINCT source) FROM usage_events"); sources != 4 {
+		t.Errorf("demo logs cover %d sources, want okta, entra, google and csv", sources)
+	}
+	if err := st.ImportDemo(ctx); err != nil || count(t, d, "SELECT COUNT(*) FROM import_runs") != 4 {
 		t.Errorf("second demo import ran (%v)", err)
 	}
-	mine, err := st.MyUnapprovedApps(context.Background(), "employee@example.com")
+	mine, err := st.MyUnapprovedApps(ctx, "employee@example.com")
 	if err != nil || len(mine) == 0 {
 		t.Errorf("the demo employee uses no unapproved app: %v", err)
+	}
+	// Zoom is seen through all four sources, and is one app with each person once.
+	apps, err := st.Apps(ctx, discovery.AppFilter{WithSources: true, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, a := range apps {
+		names[a.Name]++
+		if a.Name != "Zoom" {
+			continue
+		}
+		sources := map[string]bool{}
+		for _, s := range a.Sources {
+			sources[s.Source] = true
+		}
+		if len(sources) != 4 || a.UsersAll != 25 {
+			t.Errorf("Zoom: %d people through %d sources, want 25 through 4: %+v", a.UsersAll, len(sources), a.Sources)
+		}
+	}
+	for name, k := range names {
+		if k > 1 {
+			t.Errorf("%s is %d discovered apps", name, k)
+		}
+	}
+	if names["Zoom"] != 1 || names["Microsoft Teams"] != 1 {
+		t.Errorf("demo apps: %v", names)
 	}
 }
 

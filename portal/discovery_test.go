@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 )
@@ -170,5 +172,134 @@ func TestAdminManagesSources(t *testing.T) {
 	}
 	if p := br.post(env.base+"/admin/sources/1/enabled", url.Values{"enabled": {"false"}}); !strings.Contains(p.body, "Source paused") {
 		t.Errorf("pause: %d", p.status)
+	}
+}
+
+// TestDiscoveryMergeSplitAPI: one app across sources in the API, the privacy threshold on the
+// merged number of people, and merge and split with their refusals.
+func TestDiscoveryMergeSplitAPI(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	ctx := t.Context()
+	_, writer, err := env.auth.CreateToken(ctx, audit.System, auth.NewToken{Name: "sync", Scopes: []string{"discovery:write", "discovery:read"}, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(method, path string, body any) (int, map[string]any) {
+		var raw []byte
+		if body != nil {
+			raw, _ = json.Marshal(body)
+		}
+		req, _ := http.NewRequest(method, env.base+path, bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+writer)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	// Three people use Box, each through a different source: no source alone reaches the
+	// privacy threshold of 3, the app does.
+	day := time.Now().UTC().AddDate(0, 0, -1)
+	csv := "time,user,app,domain\n" + day.Format(time.RFC3339) + ",a@example.com,Box,box.com\n" +
+		day.Format(time.RFC3339) + ",b@example.com,Boxy Notes,\n" + day.Format(time.RFC3339) + ",c@example.com,Boxy Notes,\n"
+	okta := `[{"uuid":"u1","published":"` + day.Format("2006-01-02T15:04:05.000Z") + `","eventType":"user.authentication.sso","actor":{"id":"00u2","alternateId":"b@example.com"},"outcome":{"result":"SUCCESS"},"target":[{"id":"0oaBox","type":"AppInstance","displayName":"Box"}]},` +
+		`{"uuid":"u2","published":"` + day.Format("2006-01-02T15:04:05.000Z") + `","eventType":"user.authentication.sso","actor":{"id":"00u3","alternateId":"c@example.com"},"outcome":{"result":"SUCCESS"},"target":[{"id":"0oaBox","type":"AppInstance","displayName":"Box"}]}]`
+	st := discovery.NewStore(env.db)
+	for _, l := range []struct{ format, body string }{{"csv", csv}, {"okta", okta}} {
+		if _, err := st.Import(ctx, audit.System, l.format, "x", strings.NewReader(l.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	box, _ := st.AppOfIdentifier(ctx, "domain:box.com")
+	notes, _ := st.AppOfIdentifier(ctx, "name:boxy notes")
+	code, got := call("GET", fmt.Sprintf("/api/v1/discovery/apps/%d", box), nil)
+	if code != 200 || got["users_all"] != float64(3) || got["counts_hidden"] == true {
+		t.Fatalf("Box: %d %v", code, got)
+	}
+	if sources, _ := got["sources"].([]any); len(sources) != 2 {
+		t.Errorf("Box's breakdown: %v", got["sources"])
+	}
+	// Refusals: itself 400, an unknown app 404, an identifier the app lacks 400, its only one 409.
+	for _, c := range []struct {
+		path string
+		body any
+		want int
+	}{
+		{fmt.Sprintf("/api/v1/discovery/apps/%d/merge", box), map[string]any{"into": box}, 400},
+		{fmt.Sprintf("/api/v1/discovery/apps/%d/merge", box), map[string]any{"into": 424242}, 404},
+		{"/api/v1/discovery/apps/424242/merge", map[string]any{"into": box}, 404},
+		{"/api/v1/discovery/apps/abc/merge", map[string]any{"into": box}, 404},
+		{fmt.Sprintf("/api/v1/discovery/apps/%d/split", box), map[string]any{"identifier": "domain:nope.example"}, 400},
+		{fmt.Sprintf("/api/v1/discovery/apps/%d/split", notes), map[string]any{"identifier": "name:boxy notes"}, 409},
+	} {
+		if code, body := call("POST", c.path, c.body); code != c.want {
+			t.Errorf("POST %s %v: %d %v, want %d", c.path, c.body, code, body, c.want)
+		}
+	}
+	code, got = call("POST", fmt.Sprintf("/api/v1/discovery/apps/%d/merge", notes), map[string]any{"into": box})
+	if code != 200 || got["id"] != float64(box) || got["users_all"] != float64(3) || got["identifier_count"] != float64(3) {
+		t.Fatalf("merge: %d %v", code, got)
+	}
+	code, got = call("POST", fmt.Sprintf("/api/v1/discovery/apps/%d/split", box), map[string]any{"identifier": "name:boxy notes"})
+	// Boxy Notes alone has 2 people: under the threshold, a token sees no counts.
+	if code != 201 || got["name"] != "Boxy Notes" || got["counts_hidden"] != true || got["users_all"] != float64(0) {
+		t.Fatalf("split: %d %v", code, got)
+	}
+	if a, _ := st.App(ctx, int64(got["id"].(float64))); a.UsersAll != 2 {
+		t.Errorf("the split app has %d people, want 2", a.UsersAll)
+	}
+	code, got = call("GET", "/api/v1/discovery/overview", nil)
+	if ov, _ := got["overview"].(map[string]any); code != 200 || ov["people_using_shadow_it"] != float64(3) || ov["shadow_apps_in_use"] != float64(2) {
+		t.Errorf("overview: %d %v", code, got)
+	}
+}
+
+// TestStartReviewFromDiscovery: one step from a discovered app to a request in review, whose
+// demand counts the people who already use it.
+func TestStartReviewFromDiscovery(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339)
+	csv := "time,user,app,domain\n"
+	for _, u := range []string{"a", "b", "c", "d"} {
+		csv += day + "," + u + "@example.com,Pitchly,pitchly.example\n"
+	}
+	st := discovery.NewStore(env.db)
+	if _, err := st.Import(t.Context(), audit.System, "csv", "p.csv", strings.NewReader(csv)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := st.AppOfIdentifier(t.Context(), "domain:pitchly.example")
+	sec := env.browser()
+	sec.signInDev(env.base, "/discovery", "devidp-security")
+	if p := sec.post(env.base+discoveredAppURL(id)+"/review", url.Values{}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "field-error") {
+		t.Errorf("without a category: %d", p.status)
+	}
+	p := sec.post(env.base+discoveredAppURL(id)+"/review", url.Values{"category": {"productivity"}})
+	if p.status != 200 || !strings.Contains(p.body, "is in review") {
+		t.Fatalf("start a review: %d", p.status)
+	}
+	app, err := env.catalog.App(t.Context(), "pitchly")
+	if err != nil || app.Status != "under_review" {
+		t.Fatalf("Pitchly in the catalogue: %+v, %v", app, err)
+	}
+	reqs, err := env.catalog.OpenRequests(t.Context(), catalog.StateInReview)
+	if err != nil || len(reqs) != 1 || reqs[0].AppName != "Pitchly" {
+		t.Fatalf("requests in review: %+v, %v", reqs, err)
+	}
+	r, err := env.catalog.Request(t.Context(), reqs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.ActiveUsers(t.Context(), r.AppID, r.AppName); err != nil || n != 4 {
+		t.Errorf("the request's active users = %d (%v), want the 4 people who use it", n, err)
+	}
+	if demand, err := env.catalog.Demand(t.Context(), r, 0); err != nil || demand <= catalog.DemandScore(0, 0, 0) {
+		t.Errorf("demand = %d (%v): the people who use it do not count", demand, err)
+	}
+	if a, _ := st.App(t.Context(), id); a.CatalogueSlug() != "pitchly" || a.Triage != discovery.TriageReviewing {
+		t.Errorf("the discovered app after starting a review: %+v", a)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/internal/audit"
 )
 
 // signedIn opens a browser signed in as a demo user.
@@ -224,5 +226,61 @@ func TestBrowserDiscoveryStory(t *testing.T) {
 		if errs := c.consoleErrors(); len(errs) > 0 {
 			t.Errorf("console errors: %v", errs)
 		}
+	}
+}
+
+// TestBrowserDiscoveryMergeSplit: security sees two rows for one app, merges them from the
+// app's page, sees one row counting each person once, then splits an identifier off again.
+func TestBrowserDiscoveryMergeSplit(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339)
+	log := "time,user,app,domain\n" +
+		day + ",a@example.com,Loom,loom.com\n" + day + ",b@example.com,Loom,loom.com\n" +
+		day + ",b@example.com,Loom Recorder,\n" + day + ",c@example.com,Loom Recorder,\n"
+	st := discovery.NewStore(env.db)
+	if _, err := st.Import(t.Context(), audit.System, "csv", "proxy.csv", strings.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	loom, _ := st.AppOfIdentifier(t.Context(), "domain:loom.com")
+	recorder, _ := st.AppOfIdentifier(t.Context(), "name:loom recorder")
+
+	sec := signedIn(t, env, "devidp-security")
+	rows := func() string {
+		sec.do(t, chromedp.Navigate(env.base+"/discovery"), chromedp.WaitVisible(chromedp.CSS("#discovered-apps")))
+		return sec.text(t, "#discovered-apps tbody")
+	}
+	if list := rows(); !strings.Contains(list, "Loom Recorder") || strings.Count(list, "Loom") != 2 {
+		t.Fatalf("before merging, the list = %q", list)
+	}
+	// From Loom Recorder's page, merge it into Loom.
+	sec.do(t, chromedp.Click(chromedp.CSS(`a[href="`+discoveredAppURL(recorder)+`"]`)), chromedp.WaitVisible(chromedp.CSS("#m-into")))
+	sec.set(t, "m-into", strconv.FormatInt(loom, 10))
+	sec.waitPage(t, `form[action$="/merge"] button`, ".flash")
+	if head := sec.text(t, "article header"); !strings.Contains(head, "Seen under 2 identifiers") {
+		t.Errorf("after merging, the app's page says %q", head)
+	}
+	if facts := sec.text(t, "dl.facts"); !strings.Contains(facts, "3 in all") {
+		t.Errorf("after merging, the people = %q, want 3 (b once)", facts)
+	}
+	sec.screenshot(t, "discovery-5-merged")
+	if list := rows(); strings.Contains(list, "Loom Recorder") || !strings.Contains(list, "2 identifiers") {
+		t.Errorf("after merging, the list = %q", list)
+	}
+	// Split the recorder off again.
+	sec.do(t, chromedp.Navigate(env.base+discoveredAppURL(loom)), chromedp.WaitVisible(chromedp.CSS(".identifier-list")))
+	sec.waitPage(t, `form[action$="/split"]:has(input[value="name:loom recorder"]) button`, ".flash")
+	if head := sec.text(t, "article header"); !strings.Contains(head, "Loom Recorder") || !strings.Contains(head, "Seen under 1 identifier") {
+		t.Errorf("after splitting, the new app's page says %q", head)
+	}
+	if list := rows(); !strings.Contains(list, "Loom Recorder") {
+		t.Errorf("after splitting, the list = %q", list)
+	}
+	var audits int
+	_ = env.db.Get(&audits, "SELECT COUNT(*) FROM audit_log WHERE action IN ('discovery.merge', 'discovery.split')")
+	if audits != 2 {
+		t.Errorf("%d merge and split entries in the audit log, want 2", audits)
+	}
+	if errs := sec.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
 	}
 }
