@@ -367,3 +367,70 @@ func TestRegistrableDomain(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeRegroupsLegacyApps: a database from before identity resolution, with one app per
+// identifier and triage on each, becomes one app per real app, keeping the more advanced
+// triage and counting each person once.
+func TestUpgradeRegroupsLegacyApps(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			d := b.Open(t)
+			ctx := context.Background()
+			for {
+				name, err := d.MigrateDown(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasPrefix(name, "00010") {
+					break
+				}
+			}
+			now := db.Time(testNow())
+			day := now.AddDate(0, 0, -1)
+			for _, row := range [][]any{
+				{"okta:0oaZ", "Zoom", "blocked", "Use Teams."},
+				{"domain:zoom.us", "zoom.us", "new", ""},
+				{"name:gliffy", "Gliffy", "tolerated", ""},
+			} {
+				if _, err := d.Exec(d.Rebind("INSERT INTO discovered_apps (app_key, display_name, triage, note, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)"), append(row, day, day)...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, row := range [][]any{{"okta:0oaZ", "a@example.com"}, {"okta:0oaZ", "b@example.com"}, {"domain:zoom.us", "b@example.com"}, {"name:gliffy", "c@example.com"}} {
+				if _, err := d.Exec(d.Rebind("INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events) VALUES (?, ?, ?, ?, ?, 1)"), row[0], row[1], day, day, day); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := d.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			st := discovery.NewStore(d)
+			st.Now = testNow
+			// Until the resolver runs, each identifier keeps its own app and triage.
+			if apps, _ := st.Apps(ctx, discovery.AppFilter{}); len(apps) != 3 {
+				t.Fatalf("after the upgrade: %d apps, want 3", len(apps))
+			}
+			if _, err := st.Reresolve(ctx, audit.System); err != nil {
+				t.Fatal(err)
+			}
+			apps, err := st.Apps(ctx, discovery.AppFilter{})
+			if err != nil || len(apps) != 2 {
+				t.Fatalf("after resolving: %+v, %v; want Zoom and Gliffy", apps, err)
+			}
+			for _, a := range apps {
+				switch a.Name {
+				case "Zoom", "zoom.us":
+					if a.UsersAll != 2 || a.Triage != discovery.TriageBlocked || a.Note != "Use Teams." || a.Identifiers != 2 {
+						t.Errorf("Zoom: %+v", a)
+					}
+				case "Gliffy":
+					if a.UsersAll != 1 || a.Triage != discovery.TriageTolerated {
+						t.Errorf("Gliffy: %+v", a)
+					}
+				default:
+					t.Errorf("unexpected app %+v", a)
+				}
+			}
+		})
+	}
+}
