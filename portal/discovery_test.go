@@ -302,4 +302,24 @@ func TestStartReviewFromDiscovery(t *testing.T) {
 	if a, _ := st.App(t.Context(), id); a.CatalogueSlug() != "pitchly" || a.Triage != discovery.TriageReviewing {
 		t.Errorf("the discovered app after starting a review: %+v", a)
 	}
+
+	// Triage and assign several apps at once from the list.
+	more := "time,user,app,domain\n" + day + ",a@example.com,Tool One,one.example\n" + day + ",a@example.com,Tool Two,two.example\n"
+	if _, err := st.Import(t.Context(), audit.System, "csv", "m.csv", strings.NewReader(more)); err != nil {
+		t.Fatal(err)
+	}
+	one, _ := st.AppOfIdentifier(t.Context(), "domain:one.example")
+	two, _ := st.AppOfIdentifier(t.Context(), "domain:two.example")
+	if p := sec.post(env.base+"/discovery/bulk", url.Values{"triage": {"ignored"}}); p.status != http.StatusBadRequest || !strings.Contains(p.body, "Tick at least one app") {
+		t.Errorf("bulk without apps: %d", p.status)
+	}
+	p = sec.post(env.base+"/discovery/bulk", url.Values{"ids": {fmt.Sprint(one), fmt.Sprint(two)}, "action": {"triage"}, "triage": {"ignored"}, "assignee": {"sam@example.com"}})
+	if p.status != 200 || !strings.Contains(p.body, "Triage saved for 2 apps") {
+		t.Errorf("bulk triage: %d", p.status)
+	}
+	for _, x := range []int64{one, two} {
+		if a, _ := st.App(t.Context(), x); a.Triage != discovery.TriageIgnored || a.Assignee != "sam@example.com" {
+			t.Errorf("after bulk triage: %+v", a)
+		}
+	}
 }
