@@ -77,7 +77,7 @@ func (a DiscoveredApp) Shadow() bool {
 const (
 	SortUsers    = "users"     // most people in the last 30 days first (the default)
 	SortLastSeen = "last_seen" // most recently seen first
-	SortRisk     = "risk"      // blocked and not approved first, then awaiting a decision, then the rest; by people within each
+	SortRisk     = "risk"      // by the catalogue's risk score, which the portal adds; here blocked and not approved first
 )
 
 // AppFilter narrows the discovered apps.

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/errs"
 )
@@ -19,13 +20,17 @@ import (
 // point at a person; the threshold applies to the merged number of people.
 type apiDiscoveredApp struct {
 	discovery.DiscoveredApp
-	Hidden bool `json:"counts_hidden,omitempty"`
+	RiskScore *float64 `json:"risk_score"` // the catalogue app's, 0 (worst) to 10; null when not assessed
+	Hidden    bool     `json:"counts_hidden,omitempty"`
 }
 
-func (s *Server) apiView(c *gin.Context, a discovery.DiscoveredApp) apiDiscoveredApp {
+func (s *Server) apiView(c *gin.Context, a discovery.DiscoveredApp, risk *catalog.Score) apiDiscoveredApp {
 	p := principalOf(c)
 	privileged := p.User != nil && p.Roles.Has(auth.RoleSecurity)
 	item := apiDiscoveredApp{DiscoveredApp: a}
+	if risk != nil {
+		item.RiskScore = &risk.Value
+	}
 	if !privileged && a.UsersAll < s.cfg.PrivacyMinUsers {
 		item.Users7, item.Users30, item.Users90, item.UsersAll = 0, 0, 0, 0
 		item.Events7, item.Events30, item.Events90, item.EventsAll, item.Failures = 0, 0, 0, 0, 0
@@ -56,14 +61,14 @@ func (s *Server) apiDiscoveredApps(c *gin.Context) {
 		}
 		f.Limit = n
 	}
-	apps, err := s.discovery.Apps(c.Request.Context(), f)
+	rows, err := s.discoveredRows(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := make([]apiDiscoveredApp, 0, len(apps))
-	for _, a := range apps {
-		out = append(out, s.apiView(c, a))
+	out := make([]apiDiscoveredApp, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, s.apiView(c, r.DiscoveredApp, r.Risk))
 	}
 	c.JSON(http.StatusOK, gin.H{"apps": out})
 }
@@ -74,12 +79,7 @@ func (s *Server) apiDiscoveredApp(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	a, err := s.discovery.App(c.Request.Context(), id)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, s.apiView(c, a))
+	s.respondDiscovered(c, http.StatusOK, id)
 }
 
 // apiMergeApp folds the app in the path into {"into": id}, and answers with the app that remains.
@@ -141,7 +141,18 @@ func (s *Server) respondDiscovered(c *gin.Context, status int, id int64) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(status, s.apiView(c, a))
+	var risk *catalog.Score
+	if a.AppID != nil {
+		scores, err := s.catalog.RiskScores(c.Request.Context(), []int64{*a.AppID})
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if sc, ok := scores[*a.AppID]; ok {
+			risk = &sc
+		}
+	}
+	c.JSON(status, s.apiView(c, a, risk))
 }
 
 // apiDiscoveryOverview gives the figures at the top of the dashboard and the 90-day trend.

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,7 +26,7 @@ var uploadPaths = map[string]bool{"/discovery/import": true, "/api/v1/discovery/
 type discoveryView struct {
 	Overview  discovery.Overview
 	Trend     trendChart
-	Apps      []discovery.DiscoveredApp
+	Apps      []discoveredRow
 	NewThisWk []discovery.DiscoveredApp
 	Triage    string
 	Source    string
@@ -70,7 +71,7 @@ func (s *Server) renderDiscovery(c *gin.Context, status int, fieldErrs map[strin
 		return
 	}
 	v.Trend = newTrendChart(trend, 90)
-	if v.Apps, err = s.discovery.Apps(ctx, f); err != nil {
+	if v.Apps, err = s.discoveredRows(ctx, f); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -79,6 +80,64 @@ func (s *Server) renderDiscovery(c *gin.Context, status int, fieldErrs map[strin
 		return
 	}
 	s.render(c, status, "discovery", "Discovery", v)
+}
+
+// discoveredRow is a discovered app in a list, with its catalogue app's risk score when that
+// has been assessed.
+type discoveredRow struct {
+	discovery.DiscoveredApp
+	Risk *catalog.Score `json:"-"`
+}
+
+// discoveredRows lists discovered apps with their risk scores. Sorted by risk, the least safe
+// assessed apps come first (the score is 0 for the worst, 10 for the best), then those not
+// assessed yet, each group by people.
+func (s *Server) discoveredRows(ctx context.Context, f discovery.AppFilter) ([]discoveredRow, error) {
+	limit := f.Limit
+	if f.Sort == discovery.SortRisk {
+		f.Limit = 500 // sorted here, then cut
+	}
+	apps, err := s.discovery.Apps(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, a := range apps {
+		if a.AppID != nil {
+			ids = append(ids, *a.AppID)
+		}
+	}
+	scores, err := s.catalog.RiskScores(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]discoveredRow, len(apps))
+	for i, a := range apps {
+		rows[i].DiscoveredApp = a
+		if a.AppID != nil {
+			if sc, ok := scores[*a.AppID]; ok {
+				rows[i].Risk = &sc
+			}
+		}
+	}
+	if f.Sort == discovery.SortRisk {
+		slices.SortStableFunc(rows, func(x, y discoveredRow) int {
+			switch {
+			case x.Risk != nil && y.Risk != nil:
+				return cmp.Compare(x.Risk.Value, y.Risk.Value)
+			case x.Risk != nil:
+				return -1
+			case y.Risk != nil:
+				return 1
+			}
+			return 0
+		})
+		if limit <= 0 || limit > 500 {
+			limit = 200
+		}
+		rows = rows[:min(len(rows), limit)]
+	}
+	return rows, nil
 }
 
 // discoveredAppView is one discovered app: its identifiers, trend, users and the triage forms.

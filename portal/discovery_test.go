@@ -323,3 +323,50 @@ func TestStartReviewFromDiscovery(t *testing.T) {
 		}
 	}
 }
+
+// TestDiscoveryRiskSort: sorted by risk, the least safe assessed app comes first and apps not
+// assessed yet last.
+func TestDiscoveryRiskSort(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	ctx := t.Context()
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339)
+	csv := "time,user,app,domain\n" + day + ",a@example.com,Slack,slack.com\n" + day + ",a@example.com,WeTransfer,wetransfer.com\n" +
+		day + ",b@example.com,WeTransfer,wetransfer.com\n" + day + ",a@example.com,Unknown Tool,unknown-tool.example\n"
+	if _, err := discovery.NewStore(env.db).Import(ctx, audit.System, "csv", "r.csv", strings.NewReader(csv)); err != nil {
+		t.Fatal(err)
+	}
+	var safer, riskier []catalog.RiskAnswer
+	for i, f := range catalog.Factors {
+		safer = append(safer, catalog.RiskAnswer{Factor: f.Key, Answer: catalog.AnswerYes})
+		if i%3 == 0 {
+			riskier = append(riskier, catalog.RiskAnswer{Factor: f.Key, Answer: catalog.AnswerYes})
+		} else {
+			riskier = append(riskier, catalog.RiskAnswer{Factor: f.Key, Answer: catalog.AnswerNo})
+		}
+	}
+	if err := env.catalog.SaveRiskProfile(ctx, audit.System, "slack", safer); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.catalog.SaveRiskProfile(ctx, audit.System, "wetransfer", riskier); err != nil {
+		t.Fatal(err)
+	}
+	sec := env.browser()
+	sec.signInDev(env.base, "/discovery", "devidp-security")
+	p := sec.get(env.base + "/api/v1/discovery/apps?sort=risk&shadow=false")
+	var list struct {
+		Apps []struct {
+			Name  string   `json:"name"`
+			Score *float64 `json:"risk_score"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal([]byte(p.body), &list); err != nil || len(list.Apps) != 3 {
+		t.Fatalf("list: %d %v %s", p.status, err, p.body)
+	}
+	got := []string{list.Apps[0].Name, list.Apps[1].Name, list.Apps[2].Name}
+	if got[0] != "WeTransfer" || got[1] != "Slack" || got[2] != "Unknown Tool" || list.Apps[2].Score != nil || *list.Apps[0].Score >= *list.Apps[1].Score {
+		t.Errorf("sorted by risk: %v", got)
+	}
+	if page := sec.get(env.base + "/discovery?sort=risk&all=1"); !strings.Contains(page.body, "not assessed") || strings.Index(page.body, "WeTransfer") > strings.Index(page.body, "Unknown Tool") {
+		t.Errorf("the dashboard sorted by risk: %d", page.status)
+	}
+}
