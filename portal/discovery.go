@@ -25,7 +25,8 @@ var uploadPaths = map[string]bool{"/discovery/import": true, "/api/v1/discovery/
 // discoveryView is the shadow-IT dashboard: the overview, its trend and the list.
 type discoveryView struct {
 	Overview  discovery.Overview
-	Trend     trendChart
+	Trend     chart
+	TrendDays []discovery.TrendDay
 	Apps      []discoveredRow
 	NewThisWk []discovery.DiscoveredApp
 	Triage    string
@@ -70,7 +71,11 @@ func (s *Server) renderDiscovery(c *gin.Context, status int, fieldErrs map[strin
 		s.fail(c, err)
 		return
 	}
-	v.Trend = newTrendChart(trend, 90)
+	people := map[string]int{}
+	for _, d := range trend {
+		people[d.Day] = d.People
+	}
+	v.Trend, v.TrendDays = newChart(90, 900, people, "people", "Distinct people using unapproved apps per day"), trend
 	if v.Apps, err = s.discoveredRows(ctx, f); err != nil {
 		s.fail(c, err)
 		return
@@ -145,6 +150,7 @@ type discoveredAppView struct {
 	App        discovery.DiscoveredApp
 	Users      []discovery.UserUsage
 	Chart      chart
+	Days       []discovery.DailyCount
 	States     []string
 	Categories []catalog.Category
 	Catalogue  []catalog.IndexDoc        // the catalogue apps whose names are closest to this one
@@ -153,14 +159,13 @@ type discoveredAppView struct {
 	Errors     map[string]string
 }
 
-// chart is a bar chart of daily use drawn as SVG on the server: no script, and described
-// for screen readers by its title and the table beside it.
+// chart is a bar chart of one number per day, drawn as SVG on the server: no script, and
+// described for screen readers by its title and the table beside it (the page's own data).
 type chart struct {
 	Bars           []bar
 	Width, Height  int
 	Max            int
 	Summary        string
-	Days           []discovery.DailyCount
 	FirstDay, Last string
 }
 
@@ -169,55 +174,26 @@ type bar struct {
 	Label      string
 }
 
-// barsOf lays out one bar per day of the span days ending today, from the value of each day.
-func barsOf(span, width, height int, value map[string]int, label func(day string, v int) string) (bars []bar, top int) {
+// newChart lays out one bar per day of the span days ending today, from the value of each day
+// (YYYY-MM-DD); unit names what is counted ("sign-ins and grants") and what summarises the
+// chart ("Sign-ins and grants per day").
+func newChart(span, width int, value map[string]int, unit, what string) chart {
+	ch := chart{Width: width, Height: 120}
 	for _, v := range value {
-		top = max(top, v)
+		ch.Max = max(ch.Max, v)
 	}
 	start := time.Now().UTC().AddDate(0, 0, -span+1)
 	w := width / span
 	for i := range span {
 		day := start.AddDate(0, 0, i).Format(time.DateOnly)
 		v, h := value[day], 0
-		if top > 0 {
-			h = v * (height - 10) / top
+		if ch.Max > 0 {
+			h = v * (ch.Height - 10) / ch.Max
 		}
-		bars = append(bars, bar{X: i * w, Y: height - h, W: max(w-1, 1), H: h, Label: label(day, v)})
+		ch.Bars = append(ch.Bars, bar{X: i * w, Y: ch.Height - h, W: max(w-1, 1), H: h, Label: fmt.Sprintf("%s: %d %s", day, v, unit)})
 	}
-	return bars, top
-}
-
-func newChart(days []discovery.DailyCount, span int) chart {
-	ch := chart{Width: 600, Height: 120, Days: days}
-	value := map[string]int{}
-	for _, d := range days {
-		value[d.Day] = d.Events
-	}
-	ch.Bars, ch.Max = barsOf(span, ch.Width, ch.Height, value, func(day string, v int) string { return fmt.Sprintf("%s: %d sign-ins and grants", day, v) })
-	ch.FirstDay, ch.Last = time.Now().UTC().AddDate(0, 0, -span+1).Format("2 Jan"), time.Now().UTC().Format("2 Jan")
-	ch.Summary = fmt.Sprintf("Sign-ins and grants per day over the last %d days, at most %d on one day.", span, ch.Max)
-	return ch
-}
-
-// trendChart is the overview's chart of people using unapproved apps per day.
-type trendChart struct {
-	Bars           []bar
-	Width, Height  int
-	Max            int
-	Summary        string
-	Days           []discovery.TrendDay
-	FirstDay, Last string
-}
-
-func newTrendChart(days []discovery.TrendDay, span int) trendChart {
-	ch := trendChart{Width: 900, Height: 120, Days: days}
-	value := map[string]int{}
-	for _, d := range days {
-		value[d.Day] = d.People
-	}
-	ch.Bars, ch.Max = barsOf(span, ch.Width, ch.Height, value, func(day string, v int) string { return fmt.Sprintf("%s: %d people", day, v) })
-	ch.FirstDay, ch.Last = time.Now().UTC().AddDate(0, 0, -span+1).Format("2 Jan"), time.Now().UTC().Format("2 Jan")
-	ch.Summary = fmt.Sprintf("Distinct people using unapproved apps per day over the last %d days, at most %d on one day.", span, ch.Max)
+	ch.FirstDay, ch.Last = start.Format("2 Jan"), time.Now().UTC().Format("2 Jan")
+	ch.Summary = fmt.Sprintf("%s over the last %d days, at most %d on one day.", what, span, ch.Max)
 	return ch
 }
 
@@ -289,7 +265,12 @@ func (s *Server) renderDiscoveredApp(c *gin.Context, status int, id int64, field
 	slices.SortFunc(others, func(x, y discovery.DiscoveredApp) int {
 		return strings.Compare(strings.ToLower(x.Name), strings.ToLower(y.Name))
 	})
-	s.render(c, status, "discovered_app", a.Name, discoveredAppView{App: a, Users: users, Chart: newChart(days, 30), States: discovery.TriageStates,
+	events := map[string]int{}
+	for _, d := range days {
+		events[d.Day] = d.Events
+	}
+	s.render(c, status, "discovered_app", a.Name, discoveredAppView{App: a, Users: users, Days: days,
+		Chart: newChart(30, 600, events, "sign-ins and grants", "Sign-ins and grants per day"), States: discovery.TriageStates,
 		Categories: cats, Catalogue: res.Hits, Query: query, Others: others, Errors: fieldErrs})
 }
 
