@@ -22,7 +22,7 @@ import (
 type tally struct {
 	from, to int64 // the run's events with ids in (from, to]; from -1 matches no watermark
 	users    map[pairKey]userTally
-	people   map[personKey]userTally // per discovered app and person
+	people   map[pairKey]userTally // per identifier and person (an e-mail where one is known)
 	days     map[dayKey]dayTally
 	sources  map[sourceKey]bool
 	strs     map[string]string // interned keys
@@ -65,7 +65,7 @@ func newTally(from int64) *tally {
 // reset empties the tally, which then starts after event id from.
 func (t *tally) reset(from int64) {
 	t.from, t.to = from, from
-	t.users, t.people, t.days = map[pairKey]userTally{}, map[personKey]userTally{}, map[dayKey]dayTally{}
+	t.users, t.people, t.days = map[pairKey]userTally{}, map[pairKey]userTally{}, map[dayKey]dayTally{}
 	t.sources, t.strs = map[sourceKey]bool{}, map[string]string{}
 }
 
@@ -83,12 +83,13 @@ func isUse(e UsageEvent) bool {
 	return (e.Outcome == OutcomeSuccess || e.Outcome == OutcomeUnknown) && e.Kind != KindOAuthRevoke
 }
 
-// add counts one stored event, with the user key and time as stored, the person it counts as
-// and the discovered app its identifier belongs to.
-func (t *tally) add(e UsageEvent, user, person string, appID int64, at time.Time) {
+// add counts one stored event, with the user key and time as stored, and the person it counts
+// as. Which discovered app the identifier belongs to is read when the tally is applied, in the
+// rollup's transaction, so a merge or split made meanwhile is followed.
+func (t *tally) add(e UsageEvent, user, person string, at time.Time) {
 	app, us := t.intern(e.AppKey), at.UnixMicro()
 	pk := pairKey{app, t.intern(user)}
-	gk := personKey{appID, t.intern(person)}
+	gk := pairKey{app, t.intern(person)}
 	u, g := t.users[pk], t.people[gk]
 	dk := dayKey{app, t.intern(at.UTC().Format(time.DateOnly))}
 	d := t.days[dk]
@@ -139,7 +140,7 @@ func (t *tally) merge(o *tally) {
 		t.users[k] = u
 	}
 	for k, v := range o.people {
-		k = personKey{k.app, t.intern(k.person)}
+		k = pairKey{t.intern(k.app), t.intern(k.user)}
 		g := t.people[k]
 		g.merge(v)
 		t.people[k] = g
@@ -171,13 +172,15 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 		}); err != nil {
 		return err
 	}
-	people := slices.SortedFunc(maps.Keys(t.people), func(a, b personKey) int {
-		return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person))
-	})
+	people, err := t.peopleByApp(ctx, tx)
+	if err != nil {
+		return err
+	}
+	pkeys := slices.SortedFunc(maps.Keys(people), func(a, b personKey) int { return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person)) })
 	if err := upsertRows(ctx, tx, "roll up usage (people)", "INSERT INTO usage_discovered_users (discovered_app_id, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, peopleUpsert,
-		len(people), func(i int, args []any) []any {
-			u := t.people[people[i]]
-			return append(args, people[i].app, people[i].person, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
+		len(pkeys), func(i int, args []any) []any {
+			u := people[pkeys[i]]
+			return append(args, pkeys[i].app, pkeys[i].person, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
 		}); err != nil {
 		return err
 	}
@@ -194,6 +197,43 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 	})
 	return upsertRows(ctx, tx, "roll up usage (sources)", "INSERT INTO discovered_app_sources (app_key, source) VALUES ", 2, sourcesUpsert,
 		len(sources), func(i int, args []any) []any { return append(args, sources[i].app, sources[i].source) })
+}
+
+// peopleByApp sums the tally's people per discovered app, as the identifiers belong now.
+func (t *tally) peopleByApp(ctx context.Context, tx *sqlx.Tx) (map[personKey]userTally, error) {
+	idents := map[string]bool{}
+	for k := range t.people {
+		idents[k.app] = true
+	}
+	keys := slices.Sorted(maps.Keys(idents))
+	appOf := make(map[string]int64, len(keys))
+	for start := 0; start < len(keys); start += 500 {
+		q, args, err := sqlx.In("SELECT app_key, discovered_app_id FROM discovered_identifiers WHERE app_key IN (?)", keys[start:min(start+500, len(keys))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []struct {
+			Key string `db:"app_key"`
+			ID  int64  `db:"discovered_app_id"`
+		}
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("roll up usage (people): %w", err)
+		}
+		for _, r := range rows {
+			appOf[r.Key] = r.ID
+		}
+	}
+	out := make(map[personKey]userTally, len(t.people))
+	for k, v := range t.people {
+		app, ok := appOf[k.app]
+		if !ok {
+			return nil, fmt.Errorf("roll up usage (people): identifier %s has no discovered app", k.app)
+		}
+		g := out[personKey{app, k.user}]
+		g.merge(v)
+		out[personKey{app, k.user}] = g
+	}
+	return out, nil
 }
 
 // upsertRows runs insert … VALUES (…), (…) … upsert for n rows of width values, rowsPerUpsert

@@ -346,8 +346,7 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 			for _, e := range fresh {
 				at := db.Time(e.OccurredAt)
 				user := strings.ToLower(e.UserKey())
-				app, _ := ids.appOf(st, e.AppKey)
-				counted.add(e, user, ids.person(st, e, user), app, at)
+				counted.add(e, user, ids.person(st, e, user), at)
 				sp := apps[e.AppKey]
 				if sp == nil {
 					sp = &span{name: e.AppName, first: at, last: at}
