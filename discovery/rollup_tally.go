@@ -176,7 +176,9 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 	if err != nil {
 		return err
 	}
-	pkeys := slices.SortedFunc(maps.Keys(people), func(a, b personKey) int { return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person)) })
+	pkeys := slices.SortedFunc(maps.Keys(people), func(a, b personKey) int {
+		return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person))
+	})
 	if err := upsertRows(ctx, tx, "roll up usage (people)", "INSERT INTO usage_discovered_users (discovered_app_id, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, peopleUpsert,
 		len(pkeys), func(i int, args []any) []any {
 			u := people[pkeys[i]]
