@@ -20,7 +20,7 @@ import (
 )
 
 // uploadPaths accept bodies up to the upload limit instead of the general one.
-var uploadPaths = map[string]bool{"/discovery/import": true, "/api/v1/discovery/imports": true}
+var uploadPaths = map[string]bool{"/discovery/import": true, "/discovery/people": true, "/api/v1/discovery/imports": true}
 
 // discoveryView is the shadow-IT dashboard: the overview, its trend and the list.
 type discoveryView struct {
@@ -149,6 +149,8 @@ func (s *Server) discoveredRows(ctx context.Context, f discovery.AppFilter) ([]d
 type discoveredAppView struct {
 	App        discovery.DiscoveredApp
 	Users      []discovery.UserUsage
+	Depts      []discovery.DepartmentUsage
+	MinUsers   int
 	Chart      chart
 	Days       []discovery.DailyCount
 	States     []string
@@ -244,6 +246,11 @@ func (s *Server) renderDiscoveredApp(c *gin.Context, status int, id int64, field
 		s.fail(c, err)
 		return
 	}
+	depts, err := s.discovery.Departments(ctx, id, s.cfg.PrivacyMinUsers)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	cats, err := s.catalog.Categories(ctx)
 	if err != nil {
 		s.fail(c, err)
@@ -269,7 +276,7 @@ func (s *Server) renderDiscoveredApp(c *gin.Context, status int, id int64, field
 	for _, d := range days {
 		events[d.Day] = d.Events
 	}
-	s.render(c, status, "discovered_app", a.Name, discoveredAppView{App: a, Users: users, Days: days,
+	s.render(c, status, "discovered_app", a.Name, discoveredAppView{App: a, Users: users, Days: days, Depts: depts, MinUsers: s.cfg.PrivacyMinUsers,
 		Chart: newChart(30, 600, events, "sign-ins and grants", "Sign-ins and grants per day"), States: discovery.TriageStates,
 		Categories: cats, Catalogue: res.Hits, Query: query, Others: others, Errors: fieldErrs})
 }
@@ -437,10 +444,12 @@ func (s *Server) bulkDiscovery(c *gin.Context) {
 
 // importView is the upload form and, after an upload, its result.
 type importView struct {
-	Formats []string
-	Run     *discovery.ImportRun
-	Error   string
-	MaxMB   int64
+	Formats     []string
+	Run         *discovery.ImportRun
+	Error       string
+	People      *discovery.PeopleImport // after a directory upload
+	PeopleError string
+	MaxMB       int64
 }
 
 func (s *Server) importPage(c *gin.Context) {
@@ -506,6 +515,7 @@ func (s *Server) discoveryRoutes() []route {
 		{"POST", "/discovery/apps/:id/split", security, act(s.splitApp)},
 		{"GET", "/discovery/import", security, s.importPage},
 		{"POST", "/discovery/import", security, s.importUpload},
+		{"POST", "/discovery/people", security, s.importPeople},
 		{"GET", "/admin/sources", admin, s.sourcesPage},
 		{"POST", "/admin/sources", admin, s.createSource},
 		{"POST", "/admin/sources/:id/enabled", admin, s.toggleSource},

@@ -370,3 +370,44 @@ func TestDiscoveryRiskSort(t *testing.T) {
 		t.Errorf("the dashboard sorted by risk: %d", page.status)
 	}
 }
+
+// TestPeopleDirectoryInThePortal: signing in records a person's groups; security uploads a
+// directory export and sees an app's people by department, small departments without counts.
+func TestPeopleDirectoryInThePortal(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	sec := env.browser()
+	sec.signInDev(env.base, "/discovery", "devidp-security")
+	st := discovery.NewStore(env.db)
+	me, err := st.PersonByEmail(t.Context(), "security@example.com")
+	if err != nil || len(me.Groups) == 0 {
+		t.Fatalf("the directory after signing in: %+v, %v", me, err)
+	}
+	dir := t.TempDir()
+	people := filepath.Join(dir, "people.csv")
+	rows := "email,name,department,groups\n"
+	for _, u := range []string{"a", "b", "c"} {
+		rows += u + "@example.com," + u + ",Design,design\n"
+	}
+	rows += "d@example.com,d,Legal,legal\nbad,x,Legal,\n"
+	if err := os.WriteFile(people, []byte(rows), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := sec.upload(env.base+"/discovery/people", people, "")
+	if p.status != 200 || !strings.Contains(p.body, "<dt>People saved</dt><dd>4</dd>") || !strings.Contains(p.body, "Line 6: column email") {
+		t.Fatalf("upload the directory: %d", p.status)
+	}
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339)
+	log := "time,user,app\n"
+	for _, u := range []string{"a", "b", "c", "d"} {
+		log += day + "," + u + "@example.com,Sketchpad\n"
+	}
+	if _, err := st.Import(t.Context(), audit.System, "csv", "s.csv", strings.NewReader(log)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := st.AppOfIdentifier(t.Context(), "name:sketchpad")
+	page := sec.get(env.base + discoveredAppURL(id))
+	if !strings.Contains(page.body, "By department") || !strings.Contains(page.body, "<td>Design</td><td>3</td><td>3</td>") ||
+		!strings.Contains(page.body, `<td>Legal</td><td colspan="2" class="muted">fewer than 3</td>`) {
+		t.Errorf("departments on the app page: %d", page.status)
+	}
+}

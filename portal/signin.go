@@ -79,6 +79,12 @@ func (s *Server) signInCallback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	// The directory learns the person's groups; a failure there must not undo the sign-in.
+	if s.discovery != nil {
+		if err := s.discovery.RecordSignIn(ctx, id.Email, id.Name, id.Groups); err != nil {
+			s.log.WarnContext(ctx, "record the groups of a sign-in", "err", err, "request_id", RequestIDOf(c))
+		}
+	}
 	s.setCookie(c, s.sessionCookie(), secret, int(s.cfg.SessionMaxLifetime.Seconds()))
 	c.Redirect(http.StatusSeeOther, flow.ReturnTo)
 }

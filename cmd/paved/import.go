@@ -19,13 +19,13 @@ import (
 func runImport(ctx context.Context, e env, args []string) error {
 	var format string
 	cfg, files, err := config.LoadWith("import", args, e.getenv, e.stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&format, "format", "", "(command) okta, entra, google or csv; empty detects it from each file")
+		fs.StringVar(&format, "format", "", "(command) okta, entra, google, csv, or people for a directory export; empty detects it from each file")
 	})
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(e.stderr, "Usage: paved import [--format okta|entra|google|csv] FILE...")
+		fmt.Fprintln(e.stderr, "Usage: paved import [--format okta|entra|google|csv|people] FILE...")
 		return errUsage
 	}
 	if err := prepare(cfg); err != nil {
@@ -41,6 +41,9 @@ func runImport(ctx context.Context, e env, args []string) error {
 	}
 	st := discovery.NewStore(d)
 	st.Retention = cfg.UsageRetention
+	if format == formatPeople {
+		return importPeopleFiles(ctx, e, st, files)
+	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FILE\tFORMAT\tSTATUS\tREAD\tNEW\tDUPLICATE\tSKIPPED\tREJECTED")
 	failed := 0

@@ -226,3 +226,25 @@ func TestProgressLine(t *testing.T) {
 		t.Errorf("unknown size: %q", got)
 	}
 }
+
+func TestImportPeopleCommand(t *testing.T) {
+	env := envOf(map[string]string{"PAVED_DATA_DIR": t.TempDir()})
+	file := filepath.Join(t.TempDir(), "people.csv")
+	if err := os.WriteFile(file, []byte("email,department,groups\nann@example.com,Sales,emea;sales\nnope,Sales,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"import", "--format", "people", file}, env, &out, &errOut); code != 0 {
+		t.Fatalf("import people: %d %s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "2 rows read, 1 people saved, 1 rejected") || !strings.Contains(errOut.String(), "line 3: column email") {
+		t.Errorf("summary:\n%s\nrejections:\n%s", out.String(), errOut.String())
+	}
+	if err := os.WriteFile(file, []byte("name,department\nAnn,Sales\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	errOut.Reset()
+	if code := run(context.Background(), []string{"import", "--format", "people", file}, env, io.Discard, &errOut); code == 0 || !strings.Contains(errOut.String(), "no email column") {
+		t.Errorf("a directory without emails: %d %s", code, errOut.String())
+	}
+}
