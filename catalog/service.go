@@ -26,6 +26,7 @@ type Service struct {
 	index    Index
 	notifier Notifier
 	usage    UsageCounter
+	groups   GroupDirectory
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

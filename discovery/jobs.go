@@ -102,13 +102,45 @@ func TrendPeriodic() *river.PeriodicJob {
 	}, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
-// enqueueTrend asks for the trend to be recounted, when jobs run.
+// ConditionsArgs asks for usage to be held against every app's conditions.
+type ConditionsArgs struct{}
+
+// Kind names the job.
+func (ConditionsArgs) Kind() string { return "discovery.evaluate_conditions" }
+
+// ConditionsWorker evaluates the conditions.
+type ConditionsWorker struct {
+	river.WorkerDefaults[ConditionsArgs]
+	Store *Store
+}
+
+// Work evaluates every condition; the findings it opens are logged for now.
+func (w *ConditionsWorker) Work(ctx context.Context, _ *river.Job[ConditionsArgs]) error {
+	opened, err := w.Store.EvaluateConditions(ctx)
+	for _, f := range opened {
+		slog.InfoContext(ctx, "discovery: usage outside an app's conditions", "app", f.AppSlug, "condition", f.Kind, "people", f.PeopleCount)
+	}
+	return err
+}
+
+// ConditionsPeriodic evaluates the conditions every night (a pilot ends, a window moves) and at
+// start; imports ask for it too.
+func ConditionsPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour), func() (river.JobArgs, *river.InsertOpts) {
+		return ConditionsArgs{}, nil
+	}, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// enqueueTrend asks for the trend to be recounted and the conditions evaluated after usage
+// changed, when jobs run.
 func (s *Store) enqueueTrend(ctx context.Context) {
 	if s.jobs == nil {
 		return
 	}
-	if _, err := s.jobs.Insert(ctx, TrendArgs{}, nil); err != nil {
-		slog.WarnContext(ctx, "discovery: queue the trend recount", "err", err)
+	for _, args := range []river.JobArgs{TrendArgs{}, ConditionsArgs{}} {
+		if _, err := s.jobs.Insert(ctx, args, nil); err != nil {
+			slog.WarnContext(ctx, "discovery: queue a recount", "job", args.Kind(), "err", err)
+		}
 	}
 }
 
@@ -118,4 +150,5 @@ func (s *Store) RegisterJobs(j *jobs.Jobs, retention time.Duration) {
 	jobs.AddWorker(j, &PruneWorker{Store: s, Retention: retention})
 	jobs.AddWorker(j, &ResolveWorker{Store: s})
 	jobs.AddWorker(j, &TrendWorker{Store: s})
+	jobs.AddWorker(j, &ConditionsWorker{Store: s})
 }

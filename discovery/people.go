@@ -294,3 +294,26 @@ func (s *Store) Departments(ctx context.Context, id int64, minUsers int) ([]Depa
 	}
 	return out, nil
 }
+
+// UnknownGroups returns the names that are neither a department nor a group in the directory.
+func (s *Store) UnknownGroups(ctx context.Context, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	q, args, err := sqlx.In(`SELECT department FROM people WHERE department IN (?)
+		UNION SELECT group_name FROM person_groups WHERE group_name IN (?)`, names, names)
+	if err != nil {
+		return nil, err
+	}
+	var known []string
+	if err := s.db.SelectContext(ctx, &known, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("look up groups: %w", err)
+	}
+	var unknown []string
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			unknown = append(unknown, n)
+		}
+	}
+	return unknown, nil
+}

@@ -285,6 +285,7 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 			first, last time.Time
 		}
 		apps := map[string]*span{}
+		grants := grantTally{}
 		var lastID int64 // the highest id this batch stored
 		const chunk = eventsPerStatement
 		for start := 0; start < len(events); start += chunk {
@@ -346,7 +347,9 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 			for _, e := range fresh {
 				at := db.Time(e.OccurredAt)
 				user := strings.ToLower(e.UserKey())
-				counted.add(e, user, ids.person(st, e, user), at)
+				person := ids.person(st, e, user)
+				counted.add(e, user, person, at)
+				grants.add(e, person, at)
 				sp := apps[e.AppKey]
 				if sp == nil {
 					sp = &span{name: e.AppName, first: at, last: at}
@@ -364,6 +367,9 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 			}
 		}
 		if err := recordPeople(ctx, tx, st.people); err != nil {
+			return err
+		}
+		if err := grants.save(ctx, tx); err != nil {
 			return err
 		}
 		// In key order, so that two imports touching the same apps lock them in the same order.

@@ -73,7 +73,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic()}}); err != nil {
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic(), discovery.ConditionsPeriodic()}}); err != nil {
 		dm.Close()
 		return nil, err
 	}
@@ -95,6 +95,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	dm.discovery = discovery.NewStore(d)
 	dm.discovery.Retention = cfg.UsageRetention
 	dm.catalog.SetUsageCounter(dm.discovery)
+	dm.catalog.SetGroupDirectory(dm.discovery)
 	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	dm.discovery.RegisterPullJobs(dm.jobs, nil)
 	return dm, nil
