@@ -325,7 +325,7 @@ func newPostgresClient(ctx context.Context, d *db.DB, cfg *river.Config) (client
 		logger:  cfg.Logger,
 		schema:  cfg.Schema,
 		asTx:    borrowTx,
-		lock:    func(ctx context.Context) (func(), error) { return advisoryLock(ctx, pool, migrateLockKey) },
+		lock:    func(ctx context.Context) (func(), error) { return advisoryLock(ctx, pool, db.MigrationLockKey) },
 		onClose: pool.Close,
 	}, nil
 }
@@ -360,10 +360,6 @@ func poolLike(ctx context.Context, d *db.DB) (*pgxpool.Pool, error) {
 	}
 	return pool, nil
 }
-
-// migrateLockKey is the PostgreSQL advisory lock that serialises River migrations, so replicas
-// starting together do not race to create the same tables.
-const migrateLockKey int64 = 0x7061766564_0001 // "paved", 1
 
 // advisoryLock holds a session advisory lock on a connection of its own until unlock is called.
 func advisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (func(), error) {
