@@ -50,6 +50,7 @@ func commands() []command {
 		{"restore", "replace the SQLite database with a backup (--force) and rebuild the search index", runRestore},
 		{"import", "import identity-provider logs (Okta, Entra ID, Google Workspace, CSV) from files", runImport},
 		{"token", "create, list or revoke API tokens (create, list, revoke)", runToken},
+		{"health", "exit 0 if the server on PAVED_LISTEN is ready (for container health checks)", runHealth},
 		{"config", "print the effective configuration, secrets hidden", runConfig},
 		{"version", "print the version", runVersion},
 	}
