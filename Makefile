@@ -2,6 +2,7 @@
 #   make test ARGS='-run TestFoo ./catalog/...'   extra go test arguments
 #   make lint                                     gofmt check, go vet, staticcheck
 #   make bench-aggregate ARGS='-events 200000'    usage rollup and dashboard query timings
+#   make image                                    container image into dist/image (no Docker needed)
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/bin/staticcheck
@@ -54,3 +55,11 @@ bench-import:
 .PHONY: bench-aggregate
 bench-aggregate:
 	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/aggregate $(ARGS)
+
+# Container image without a container engine: the static binary, CA certificates and a non-root
+# user on an empty base, as an OCI layout (dist/image/oci) and a tarball for `docker load`
+# (dist/image/paved.tar). The tool lives in the deploy module so its dependencies stay out of
+# paved's own go.mod. ARGS='-license Apache-2.0 -tag registry.example.com/paved:v1'
+.PHONY: image
+image:
+	cd deploy && go run ./cmd/mkimage -root .. -out ../dist/image $(ARGS)
