@@ -275,4 +275,3 @@ func TestChartRefusesIncompleteValues(t *testing.T) {
 		})
 	}
 }
-
