@@ -23,11 +23,14 @@ fmt-check:
 	@out=$$($(GO_FILES) | xargs -r gofmt -l); \
 	if [ -n "$$out" ]; then echo "gofmt -w needed on:"; echo "$$out"; exit 1; fi
 
+# deploy/ is a Go module of its own (image tool, Compose and Helm checks): checked as well.
 vet:
 	go vet ./...
+	cd deploy && go vet ./...
 
 staticcheck: tools
 	$(STATICCHECK) ./...
+	cd deploy && $(STATICCHECK) ./...
 
 # Installs the pinned staticcheck into .cache/bin, once.
 tools:
