@@ -66,3 +66,10 @@ bench-aggregate:
 .PHONY: image
 image:
 	cd deploy && go run ./cmd/mkimage -root .. -out ../dist/image $(ARGS)
+
+# Serving benchmark: a mix of pages at 8 and 32 clients on SQLite and on PostgreSQL with
+# Meilisearch, against a bare Gin handler serving a page of the same size, in one run.
+# ARGS='-duration 20s'
+.PHONY: bench-http
+bench-http:
+	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/http $(ARGS)
