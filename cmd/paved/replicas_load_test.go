@@ -117,7 +117,8 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 			t.Errorf("replica %d does not find the app created on replica 0", i+1)
 		}
 	}
-	if n := indexJobs(t, d, slug); n != 1 {
+	// River records a job's completion a moment after the work is done: wait for it.
+	if n := waitIndexed(t, d, slug, time.Now().Add(15*time.Second)); n != 1 {
 		t.Errorf("the new app was indexed by %d completed jobs; want 1", n)
 	}
 
@@ -223,10 +224,7 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	// running on the stopped replica.
 	deadline := time.Now().Add(30 * time.Second)
 	for _, s := range created {
-		for indexJobs(t, d, s) == 0 && time.Now().Before(deadline) {
-			time.Sleep(100 * time.Millisecond)
-		}
-		if n := indexJobs(t, d, s); n != 1 {
+		if n := waitIndexed(t, d, s, deadline); n != 1 {
 			t.Errorf("app %s indexed by %d completed jobs; want 1", s, n)
 		}
 	}
@@ -240,6 +238,17 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	for _, s := range servers[:2] {
 		s.stop(t)
 	}
+}
+
+// waitIndexed waits until slug's index job has completed, or deadline, then a little longer
+// so that a duplicate would show, and returns the number of completed index jobs for it.
+func waitIndexed(t *testing.T, d *db.DB, slug string, deadline time.Time) int {
+	t.Helper()
+	for indexJobs(t, d, slug) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	return indexJobs(t, d, slug)
 }
 
 // indexJobs counts the completed index jobs that synced slug.
