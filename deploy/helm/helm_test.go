@@ -119,7 +119,7 @@ func TestChartRendersTwoHardenedReplicas(t *testing.T) {
 		t.Fatalf("%d containers", len(pod.Containers))
 	}
 	c := pod.Containers[0]
-	if c.Image != "ghcr.io/pavedhq/paved:dev" {
+	if c.Image != "registry.example.com/paved:dev" {
 		t.Errorf("image %s; want the chart's appVersion as tag", c.Image)
 	}
 	probe := func(name string, p *corev1.Probe, path string) {
