@@ -3,6 +3,7 @@
 #   make lint                                     gofmt check, go vet, staticcheck
 #   make bench-aggregate ARGS='-events 200000'    usage rollup and dashboard query timings
 #   make image                                    container image into dist/image (no Docker needed)
+#   make bench-http                               serving benchmark against a bare Gin handler
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/bin/staticcheck
