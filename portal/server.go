@@ -5,11 +5,13 @@ package portal
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
@@ -31,6 +33,8 @@ type Deps struct {
 	Logger *slog.Logger
 	DB     *db.DB
 	Views  *web.Renderer
+	// Collectors are registered on /metrics beside the portal's own (the job runner's).
+	Collectors []prometheus.Collector
 	// Checks are probed by /readyz besides the database.
 	Checks []Check
 	// Mount adds routes owned by someone else (the dev identity provider) before the catch-all.
@@ -82,6 +86,11 @@ func New(d Deps) (*Server, error) {
 		catalog:   d.Catalog,
 		discovery: d.Discovery,
 		indexLag:  d.IndexLag,
+	}
+	for _, c := range d.Collectors {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
 	}
 	if d.RP != nil {
 		s.formActionExtra = d.RP.ProviderOrigin()

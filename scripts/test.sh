@@ -300,15 +300,30 @@ t=$SECONDS; start_pg || unavailable PostgreSQL; log "phase postgresql: $((SECOND
 t=$SECONDS; setup_chromium || unavailable Chromium; log "phase chromium: $((SECONDS - t))s"
 log "services ready in $((SECONDS - t0))s"
 
-# go test's arguments: the caller's, plus ./... when they name no package.
+# go test's arguments: the caller's, plus ./... when they name no package. The deploy/ folder is
+# a Go module of its own (the image tool and the Compose and Helm checks, with their heavy
+# dependencies): with no package named both modules are tested, and packages under ./deploy/
+# are tested from inside it.
 args=("$@")
-has_pkg=0
+has_pkg=0 deploy_pkg=0
 for a in "${args[@]}"; do
-	case $a in ./* | ../* | . | .. | all | github.com/*) has_pkg=1 ;; esac
+	case $a in ./deploy | ./deploy/*) has_pkg=1 deploy_pkg=1 ;; ./* | ../* | . | .. | all | github.com/*) has_pkg=1 ;; esac
 done
-((has_pkg)) || args+=(./...)
 
-cmd=(go test "${args[@]}")
+if ((!has_pkg)); then
+	# Both modules; a failure in the first still runs the second, and the exit code is non-zero.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	cmd=(bash -c 'rc=0; go test "$@" ./... || rc=$?; (cd deploy && go test "$@" ./...) || rc=$?; exit "$rc"' go-test "${args[@]}")
+elif ((deploy_pkg)); then
+	dargs=()
+	for a in "${args[@]}"; do
+		case $a in ./deploy) dargs+=(.) ;; ./deploy/*) dargs+=("./${a#./deploy/}") ;; *) dargs+=("$a") ;; esac
+	done
+	# shellcheck disable=SC2016
+	cmd=(bash -c 'cd deploy && go test "$@"' go-test "${dargs[@]}")
+else
+	cmd=(go test "${args[@]}")
+fi
 if [[ ${PAVED_SERVICES_RUN:-} == 1 ]]; then
 	# Run the given command instead of go test, with the same services (benchmarks use this).
 	cmd=("$@")

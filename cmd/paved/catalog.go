@@ -78,9 +78,13 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		return nil, err
 	}
 	if migrate {
-		if _, err := dm.jobs.Migrate(ctx); err != nil {
+		applied, err := dm.jobs.Migrate(ctx)
+		if err != nil {
 			dm.Close()
 			return nil, err
+		}
+		for _, a := range applied {
+			log.Info("applied migration", "file", a)
 		}
 	}
 	if dm.index, err = openIndex(ctx, cfg); err != nil {

@@ -46,8 +46,11 @@ func commands() []command {
 		{"migrate", "apply, roll back or list database migrations (up, down, status)", runMigrate},
 		{"seed", "load the curated catalogue of well-known SaaS apps (--demo adds demo decisions)", runSeed},
 		{"reindex", "rebuild the search index from the database", runReindex},
+		{"backup", "copy the SQLite database to a file while Paved runs (PostgreSQL: use pg_dump)", runBackup},
+		{"restore", "replace the SQLite database with a backup (--force) and rebuild the search index", runRestore},
 		{"import", "import identity-provider logs (Okta, Entra ID, Google Workspace, CSV) from files", runImport},
 		{"token", "create, list or revoke API tokens (create, list, revoke)", runToken},
+		{"health", "exit 0 if the server on PAVED_LISTEN is ready (for container health checks)", runHealth},
 		{"config", "print the effective configuration, secrets hidden", runConfig},
 		{"version", "print the version", runVersion},
 	}

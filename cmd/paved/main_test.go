@@ -125,6 +125,14 @@ func TestServeAnswersAndStops(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200 containing %s", path, resp.StatusCode, body, want)
 		}
 	}
+	// The container health check asks the same server.
+	var health bytes.Buffer
+	if code := run(ctx, []string{"health"}, envOf(map[string]string{"PAVED_LISTEN": addr}), &health, io.Discard); code != 0 || !strings.Contains(health.String(), "ready") {
+		t.Errorf("paved health = %d %q; want 0 and ready", code, health.String())
+	}
+	if code := run(ctx, []string{"health"}, envOf(map[string]string{"PAVED_LISTEN": "127.0.0.1:1"}), io.Discard, io.Discard); code != 1 {
+		t.Errorf("paved health with nothing listening = %d; want 1", code)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "paved.db")); err != nil {
 		t.Errorf("SQLite database not in the data dir: %v", err)
 	}

@@ -154,10 +154,13 @@ func (d *DB) goose() (*goose.Provider, error) {
 		return nil, err
 	}
 	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
 	if d.Dialect == Postgres {
 		dialect = goose.DialectPostgres
+		// SQLite needs no lock: its write lock already lets one migrator in at a time.
+		opts = append(opts, goose.WithSessionLocker(advisoryLocker{key: MigrationLockKey}))
 	}
-	return goose.NewProvider(dialect, d.DB.DB, fsys)
+	return goose.NewProvider(dialect, d.DB.DB, fsys, opts...)
 }
 
 // Migrate applies every pending migration.

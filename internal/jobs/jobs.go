@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -52,6 +53,10 @@ type Jobs struct {
 
 	mu      sync.Mutex
 	started bool
+
+	metricsOnce sync.Once
+	metrics     []prometheus.Collector
+	unsubscribe func()
 }
 
 // client is what Jobs needs from a River client. River's client is generic in its driver's
@@ -205,7 +210,12 @@ func (j *Jobs) Stop(ctx context.Context) error {
 
 // Close releases what New opened (the PostgreSQL pool). Call it after Stop; it waits for
 // connections still in use.
-func (j *Jobs) Close() { j.client.close() }
+func (j *Jobs) Close() {
+	if j.unsubscribe != nil {
+		j.unsubscribe()
+	}
+	j.client.close()
+}
 
 // riverClient binds a River client to its driver and to the way a database/sql transaction
 // becomes the driver's transaction type.
@@ -325,7 +335,7 @@ func newPostgresClient(ctx context.Context, d *db.DB, cfg *river.Config) (client
 		logger:  cfg.Logger,
 		schema:  cfg.Schema,
 		asTx:    borrowTx,
-		lock:    func(ctx context.Context) (func(), error) { return advisoryLock(ctx, pool, migrateLockKey) },
+		lock:    func(ctx context.Context) (func(), error) { return advisoryLock(ctx, pool, db.MigrationLockKey) },
 		onClose: pool.Close,
 	}, nil
 }
@@ -360,10 +370,6 @@ func poolLike(ctx context.Context, d *db.DB) (*pgxpool.Pool, error) {
 	}
 	return pool, nil
 }
-
-// migrateLockKey is the PostgreSQL advisory lock that serialises River migrations, so replicas
-// starting together do not race to create the same tables.
-const migrateLockKey int64 = 0x7061766564_0001 // "paved", 1
 
 // advisoryLock holds a session advisory lock on a connection of its own until unlock is called.
 func advisoryLock(ctx context.Context, pool *pgxpool.Pool, key int64) (func(), error) {

@@ -89,3 +89,34 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// EmptyPostgresDatabase creates an empty database on the test PostgreSQL server, dropped when
+// the test ends, and returns its URL. Unlike Postgres it runs no migration: it is for tests of
+// what happens on a database nobody has set up yet, such as replicas starting together.
+func EmptyPostgresDatabase(t testing.TB) string {
+	t.Helper()
+	base := PostgresURL(t)
+	ctx := context.Background()
+	admin, err := db.Open(ctx, db.Options{Dialect: db.Postgres, DSN: base, MaxOpenConns: 1})
+	if err != nil {
+		t.Fatalf("connect to test PostgreSQL: %v", err)
+	}
+	defer admin.Close()
+	name := "t_" + randomHex(8)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if a, err := db.Open(context.Background(), db.Options{Dialect: db.Postgres, DSN: base, MaxOpenConns: 1}); err == nil {
+			// FORCE ends the sessions a failed test may have left behind.
+			_, _ = a.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			a.Close()
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse PAVED_TEST_POSTGRES_URL: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
