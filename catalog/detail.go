@@ -15,6 +15,7 @@ type AppDetail struct {
 	Identifiers  []Identifier
 	Alternatives []Alternative
 	Score        Score
+	Checks       Conditions // the checkable conditions beside the text
 }
 
 // Detail gathers an app with its identifiers, alternatives and explained risk score.
@@ -42,6 +43,9 @@ func (s *Service) Detail(ctx context.Context, slug string) (AppDetail, error) {
 		return AppDetail{}, err
 	}
 	d.Score = ComputeScore(answers, weights, a.ScoreOverride, a.ScoreOverrideReason, s.Now())
+	if d.Checks, err = s.ConditionsOf(ctx, a.ID); err != nil {
+		return AppDetail{}, err
+	}
 	return d, nil
 }
 

@@ -38,6 +38,7 @@ func (s *Server) apiAppRoutes() []route {
 		{"PUT", "/api/v1/apps/:slug", write, s.apiReplaceApp},
 		{"POST", "/api/v1/apps/:slug/identifiers", write, s.apiAddIdentifier},
 		{"POST", "/api/v1/apps/:slug/alternatives", write, s.apiSetAlternative},
+		{"PUT", "/api/v1/apps/:slug/conditions", write, s.apiSetConditions},
 	}...)
 }
 
@@ -176,6 +177,8 @@ func hasCategory(cats []catalog.Category, slug string) bool {
 // apiAppDetail is one app as the API shows it: its fields, identifiers, alternatives and risk
 // score. Every field is always present, so clients need not guess between absent and empty.
 type apiAppDetail struct {
+	// CheckedConditions are the structured conditions discovery holds usage against.
+	CheckedConditions catalog.Conditions `json:"checked_conditions"`
 	Slug               string                `json:"slug"`
 	Name               string                `json:"name"`
 	Vendor             string                `json:"vendor"`
@@ -238,7 +241,7 @@ func apiDetailOf(d catalog.AppDetail) apiAppDetail {
 		Conditions: a.Conditions, MaxClassification: string(a.MaxClassification), AccessInstructions: a.AccessInstructions,
 		DecisionRationale: a.DecisionRationale, WhatWouldChange: a.WhatWouldChange, BusinessOwner: a.BusinessOwner,
 		LicenceModel: a.LicenceModel, ListCostCurrency: a.ListCostCurrency, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
-		Identifiers: d.Identifiers, Alternatives: d.Alternatives,
+		Identifiers: d.Identifiers, Alternatives: d.Alternatives, CheckedConditions: d.Checks,
 		Risk: apiRisk{Score: d.Score.Value, Computed: d.Score.Computed, Overridden: d.Score.Overridden, OverrideReason: d.Score.Reason,
 			Answered: d.Score.Answered, ReviewedAt: a.RiskReviewedAt, ReviewedBy: a.RiskReviewedBy, Factors: make([]apiRiskFactor, 0, len(d.Score.Factors))},
 	}

@@ -164,6 +164,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		deps.Catalog = env.catalog
 		deps.Discovery = discovery.NewStore(d)
 		env.catalog.SetUsageCounter(deps.Discovery)
+		env.catalog.SetGroupDirectory(deps.Discovery)
 		deps.IndexLag = func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, env.jobs) }
 		deps.Checks = []Check{{Name: "search", Check: env.catalog.Index().Ping}}
 	}

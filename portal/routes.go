@@ -72,6 +72,7 @@ func (s *Server) routeTable() []route {
 		if s.discovery != nil {
 			routes = append(routes, s.discoveryRoutes()...)
 			routes = append(routes, s.apiDiscoveryRoutes()...)
+			routes = append(routes, s.findingsRoutes()...)
 		}
 		routes = append(routes, s.apiRequestRoutes()...)
 	}

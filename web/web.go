@@ -468,6 +468,11 @@ func gzipIfSmaller(data []byte) []byte {
 }
 
 // statusLabels are the human labels of the catalogue's app statuses.
+// conditionLabels name the kinds of checkable condition for people.
+var conditionLabels = map[string]string{
+	"seat_limit": "Seat limit", "allowed_groups": "Allowed people", "forbidden_scopes": "Forbidden OAuth scopes", "pilot_end": "Pilot end",
+}
+
 var statusLabels = map[string]string{
 	"approved":                 "Approved",
 	"approved_with_conditions": "Approved with conditions",
@@ -487,6 +492,13 @@ func (r *Renderer) funcs() template.FuncMap {
 				return l
 			}
 			return code
+		},
+		// conditionLabel "seat_limit" -> "Seat limit"; an unknown kind is shown as it is.
+		"conditionLabel": func(kind string) string {
+			if l, ok := conditionLabels[kind]; ok {
+				return l
+			}
+			return kind
 		},
 		// statusClass gives the CSS class of a status badge; unknown codes get a neutral one.
 		"statusClass": func(code string) string {
