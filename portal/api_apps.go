@@ -178,7 +178,7 @@ func hasCategory(cats []catalog.Category, slug string) bool {
 // score. Every field is always present, so clients need not guess between absent and empty.
 type apiAppDetail struct {
 	// CheckedConditions are the structured conditions discovery holds usage against.
-	CheckedConditions catalog.Conditions `json:"checked_conditions"`
+	CheckedConditions  catalog.Conditions    `json:"checked_conditions"`
 	Slug               string                `json:"slug"`
 	Name               string                `json:"name"`
 	Vendor             string                `json:"vendor"`
