@@ -81,6 +81,6 @@ func (s *Server) routeTable() []route {
 
 func (s *Server) routes() {
 	for _, r := range s.routeTable() {
-		s.engine.Handle(r.Method, r.Path, s.require(r.Access), r.Handler)
+		s.engine.Handle(r.Method, r.Path, s.require(r.Access), s.checkInput, r.Handler)
 	}
 }

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -162,5 +163,49 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// API clients get the JSON error body the OpenAPI document promises for every refusal, also
+// those the router and the cross-origin protection make before any handler runs.
+func TestAPIRefusalsAnswerJSON(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "oidctest", catalog: true})
+	cases := []struct {
+		name, method, path string
+		header             map[string]string
+		status             int
+		code               string
+	}{
+		{"unknown path", "GET", "/api/v1/nothing", nil, 404, "not_found"},
+		{"NUL in a path", "GET", "/api/v1/apps/%00", nil, 404, "not_found"},
+		{"wrong method", "PATCH", "/api/v1/me", nil, 405, "method_not_allowed"},
+		{"cross-origin", "POST", "/api/v1/apps", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "forbidden"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, env.base+tc.path, strings.NewReader("{}"))
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body APIError
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("%d, body is not JSON (%s): %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+			}
+			if resp.StatusCode != tc.status || string(body.Error.Code) != tc.code || body.Error.Message == "" || body.Error.RequestID == "" {
+				t.Errorf("%d %+v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
+			}
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+	// Browsers still get pages.
+	if p := env.browser().get(env.base + "/no/such/page"); p.status != 404 || !strings.Contains(p.body, "Page not found") {
+		t.Errorf("404 page: %d", p.status)
 	}
 }
