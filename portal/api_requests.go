@@ -418,7 +418,11 @@ func (s *Server) apiRequestAccess(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.respondRequest(c, http.StatusCreated, r.ID)
+	status := http.StatusCreated
+	if r.Existing {
+		status = http.StatusOK // the caller's pending request for this app
+	}
+	s.respondRequest(c, status, r.ID)
 }
 
 // requestWrite runs one change by the caller on the request of the path and answers with the
