@@ -27,6 +27,8 @@ const (
 	RunRunning  = "running"
 	RunFinished = "finished"
 	RunFailed   = "failed"
+	// RunInterrupted is a run whose process died before it finished (see MarkInterrupted).
+	RunInterrupted = "interrupted"
 )
 
 // staleRunAge is how long a run may stay "running" before it counts as interrupted.
@@ -100,7 +102,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	// A run still "running" long after it started belongs to a process that died mid-import;
 	// what it committed is kept, and this or a later import finishes the job.
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE import_runs SET status = ?, error = ? WHERE status = ? AND started_at < ?`),
-		RunFailed, "interrupted: the import stopped before it finished; what it committed is kept", RunRunning, run.StartedAt.Add(-staleRunAge)); err != nil {
+		RunInterrupted, interruptedNote, RunRunning, run.StartedAt.Add(-staleRunAge)); err != nil {
 		return run, fmt.Errorf("close interrupted import runs: %w", err)
 	}
 	// Events a crashed import committed after its last rollup are counted now.

@@ -30,6 +30,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 // serve runs the portal until ctx ends, then lets in-flight requests and running jobs finish.
 // mount adds the dev identity provider's routes; ready runs once everything is up.
 func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain) error) error {
+	started := time.Now()
 	log := newLogger(cfg, e.stderr)
 	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
 	if err != nil {
@@ -38,6 +39,12 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 	defer dm.Close()
 	if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
 		return err
+	}
+	// Runs a crash left "running" are closed as interrupted, so nobody waits for them.
+	if n, err := dm.discovery.MarkInterrupted(ctx, started); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("import runs left unfinished by an earlier process are marked interrupted", "runs", n)
 	}
 	if cfg.SourcesFile != "" {
 		n, err := dm.discovery.LoadSourcesFile(ctx, cfg.SourcesFile, e.getenv)
