@@ -500,13 +500,13 @@ func TestAPIRequestBadInput(t *testing.T) {
 	if d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK); d.State != catalog.StateSubmitted || len(d.Timeline) != 1 {
 		t.Errorf("refused actions changed the request: %s, %v", d.State, timelineActions(d))
 	}
-	// Tokens act for nobody: every request operation needs a session.
+	// A token made by no one acts for nobody: request operations are always someone's.
 	_, token, err := env.auth.CreateToken(ctx, audit.System, auth.NewToken{Name: "all", Scopes: scopeNames(auth.Scopes), ExpiresIn: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bot := caller{env: env, token: token}
-	if got := bot.get(t, "/api/v1/requests").apiError(http.StatusForbidden); !strings.Contains(got.Message, "session") {
+	if got := bot.get(t, "/api/v1/requests").apiError(http.StatusForbidden); !strings.Contains(got.Message, "owner") {
 		t.Errorf("token: %+v", got)
 	}
 	bot.send(t, "PUT", requestPath(id, "/pledge"), valid()).apiError(http.StatusForbidden)

@@ -27,6 +27,7 @@ var statusOf = map[errs.Code]int{
 	errs.Unavailable:     http.StatusServiceUnavailable,
 	errs.Internal:        http.StatusInternalServerError,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeTooManyRequests:  http.StatusTooManyRequests,
 }
 
 // titles are what the error page says for each status.
@@ -34,6 +35,7 @@ var titles = map[int]string{
 	http.StatusBadRequest:            "That request could not be understood",
 	http.StatusNotFound:              "Page not found",
 	http.StatusMethodNotAllowed:      "Method not allowed",
+	http.StatusTooManyRequests:       "Too many requests",
 	http.StatusConflict:              "That change conflicts with another",
 	http.StatusUnauthorized:          "Please sign in",
 	http.StatusForbidden:             "You do not have access to this page",

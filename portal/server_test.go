@@ -209,3 +209,60 @@ func TestAPIRefusalsAnswerJSON(t *testing.T) {
 		t.Errorf("404 page: %d", p.status)
 	}
 }
+
+// Starting sign-ins is limited per client address: past the limit the address gets 429 with
+// Retry-After, and no login row is written; another address is not affected.
+func TestSignInIsRateLimitedPerAddress(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "oidctest"})
+	limit := env.srv.cfg.LoginRateLimit
+	login := func(addr string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", env.base+"/auth/login?next=/account", nil)
+		req.RemoteAddr = addr + ":1234"
+		w := httptest.NewRecorder()
+		env.srv.ServeHTTP(w, req)
+		return w
+	}
+	countLogins := func() int {
+		var n int
+		if err := env.db.GetContext(context.Background(), &n, "SELECT count(*) FROM login_flows"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range limit {
+		if w := login("198.51.100.7"); w.Code != http.StatusSeeOther {
+			t.Fatalf("sign-in %d: %d", i+1, w.Code)
+		}
+	}
+	before := countLogins()
+	for range 50 {
+		w := login("198.51.100.7")
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("over the limit: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	if after := countLogins(); after != before {
+		t.Errorf("%d login rows written over the limit", after-before)
+	}
+	if w := login("203.0.113.9"); w.Code != http.StatusSeeOther {
+		t.Errorf("another address: %d", w.Code)
+	}
+}
+
+func TestLimiterRefills(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter(60)
+	l.now = func() time.Time { return now }
+	for range 60 {
+		if ok, _ := l.allow("a"); !ok {
+			t.Fatal("refused within the burst")
+		}
+	}
+	if ok, wait := l.allow("a"); ok || wait <= 0 || wait > time.Second {
+		t.Fatalf("61st call: %v, wait %v", ok, wait)
+	}
+	now = now.Add(time.Second)
+	if ok, _ := l.allow("a"); !ok {
+		t.Error("one token a second at 60 a minute")
+	}
+}

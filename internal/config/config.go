@@ -27,6 +27,9 @@ type Config struct {
 	LogFormat      string
 	MaxBodyBytes   int64
 	MaxUploadBytes int64
+	// MaxInflatedBytes bounds what an upload may decompress to; 0 means 10 × MaxUploadBytes.
+	MaxInflatedBytes int64
+	LoginRateLimit   int
 
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
@@ -131,6 +134,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes (uploads have their own limit)")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 100<<20, "largest log file accepted by the discovery upload form, in bytes")
+	fs.Int64Var(&c.MaxInflatedBytes, "max-inflated-bytes", 0, "largest size a gzip log may decompress to, in bytes (0: 10 × max-upload-bytes)")
+	fs.IntVar(&c.LoginRateLimit, "login-rate-limit", 30, "sign-ins a client address may start per minute, per server (0: no limit)")
 	fs.IntVar(&c.DBMaxOpenConns, "db-max-open-conns", 0, "most open database connections (0: 4 for SQLite, 20 for PostgreSQL)")
 	fs.IntVar(&c.DBMaxIdleConns, "db-max-idle-conns", 0, "most idle database connections kept (0: same as open)")
 	fs.DurationVar(&c.DBConnMaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "recycle database connections after this long")
