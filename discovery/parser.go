@@ -55,6 +55,8 @@ type Rejection struct {
 // CSV rows.
 type Stats struct {
 	Read, Emitted, Skipped, Rejected int
+	// Cleaned counts emitted events from which control characters were removed (see cleanText).
+	Cleaned int
 }
 
 // ParseError is a fatal problem with the input as a whole. Line is 1-based.
@@ -370,6 +372,14 @@ func (s *sink) tick() error {
 }
 
 func (s *sink) emitted(e UsageEvent) error {
+	// One bad value never stops an import: the event is stored without it, and counted.
+	if e.clean() {
+		s.stats.Cleaned++
+		if e.SourceEventID == "" || !validAppKey(e.AppKey) {
+			s.stats.Cleaned--
+			return s.rejected(0, nil, "the record's id or app holds nothing but control characters")
+		}
+	}
 	s.stats.Read++
 	s.stats.Emitted++
 	if s.emit != nil {

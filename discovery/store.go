@@ -64,6 +64,9 @@ type ImportRun struct {
 	Error          string     `db:"error" json:"error,omitempty"`
 	StartedAt      time.Time  `db:"started_at" json:"started_at"`
 	FinishedAt     *time.Time `db:"finished_at" json:"finished_at,omitempty"`
+	// Cleaned counts events stored without the control characters they held (this run only;
+	// the audit entry keeps it).
+	Cleaned int `db:"-" json:"cleaned"`
 }
 
 // Rejections returns the first rejected records of the run.
@@ -98,6 +101,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err != nil {
 		return ImportRun{}, err
 	}
+	fileName, _ = cleanText(fileName) // a name from an upload form is the client's to choose
 	run := ImportRun{Source: format, Format: format, FileName: fileName, Status: RunRunning, StartedAt: s.now(), RejectionsJSON: "[]"}
 	// A run still "running" long after it started belongs to a process that died mid-import;
 	// what it committed is kept, and this or a later import finishes the job.
@@ -220,7 +224,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID, counted); err != nil && perr == nil {
 		perr = err
 	}
-	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped+tooOld, stats.Rejected
+	run.Read, run.Skipped, run.Rejected, run.Cleaned = stats.Read, stats.Skipped+tooOld, stats.Rejected, stats.Cleaned
 	run.Checksum = hex.EncodeToString(sum.Sum(nil))
 	raw, _ := json.Marshal(rejections)
 	run.RejectionsJSON = string(raw)
@@ -239,7 +243,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 			return fmt.Errorf("finish import run: %w", err)
 		}
 		return audit.Append(endCtx, tx, finished, actor, "discovery.import", "import_run", fmt.Sprint(run.ID),
-			map[string]any{"format": format, "file": fileName, "status": run.Status, "new": run.New, "duplicate": run.Duplicate, "rejected": run.Rejected})
+			map[string]any{"format": format, "file": fileName, "status": run.Status, "new": run.New, "duplicate": run.Duplicate, "rejected": run.Rejected, "cleaned": run.Cleaned})
 	})
 	if err != nil {
 		return run, err
