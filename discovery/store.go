@@ -194,7 +194,13 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		cutoff = run.StartedAt.Add(-s.Retention)
 	}
 	tooOld := 0
-	stats, perr := p.Parse(ctx, io.TeeReader(r, sum),
+	var in io.Reader = io.TeeReader(r, sum)
+	if o := optionsOf(opts); o.maxInflated > 0 {
+		if in, err = Open(in, opts...); err != nil {
+			in = failedReader{err} // the parser reports it as the input's problem
+		}
+	}
+	stats, perr := p.Parse(ctx, in,
 		func(e UsageEvent) error {
 			if e.OccurredAt.Before(cutoff) {
 				tooOld++

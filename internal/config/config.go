@@ -175,6 +175,15 @@ func (c *Config) Register(fs *flag.FlagSet) {
 var secretFlags = map[string]bool{"oidc-client-secret": true, "search-key": true, "database-url": true,
 	"smtp-password": true, "slack-webhook-url": true}
 
+// MaxInflated is the most a compressed log may decompress to: MaxInflatedBytes, or ten times
+// the upload limit when that is 0.
+func (c *Config) MaxInflated() int64 {
+	if c.MaxInflatedBytes > 0 {
+		return c.MaxInflatedBytes
+	}
+	return 10 * c.MaxUploadBytes
+}
+
 // EnvName is the environment variable for a flag: --base-url ↔ PAVED_BASE_URL.
 func EnvName(flagName string) string {
 	return "PAVED_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
@@ -259,6 +268,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		add("PAVED_MAX_BODY_BYTES (--max-body-bytes) %d is too small; use at least 1024", c.MaxBodyBytes)
+	}
+	if c.MaxInflatedBytes < 0 {
+		add("PAVED_MAX_INFLATED_BYTES (--max-inflated-bytes) %d must be 0 (ten times the upload limit) or more", c.MaxInflatedBytes)
+	}
+	if c.LoginRateLimit < 0 {
+		add("PAVED_LOGIN_RATE_LIMIT (--login-rate-limit) %d must be 0 (no limit) or more", c.LoginRateLimit)
 	}
 	if c.DBMaxOpenConns < 0 || c.DBMaxIdleConns < 0 {
 		add("PAVED_DB_MAX_OPEN_CONNS and PAVED_DB_MAX_IDLE_CONNS must not be negative")
