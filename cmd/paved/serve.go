@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth"
-	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/portal"
 	"github.com/pavedhq/paved/web"
@@ -37,7 +36,11 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		return err
 	}
 	defer dm.Close()
-	if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
+	if dm.follower != nil {
+		if err := dm.follower.Start(ctx); err != nil {
+			return fmt.Errorf("bring the embedded search index up to date: %w", err)
+		}
+	} else if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
 		return err
 	}
 	// Runs a crash left "running" are closed as interrupted, so nobody waits for them.
@@ -76,7 +79,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 	srv, err := portal.New(portal.Deps{
 		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
 		Checks:   []portal.Check{{Name: "search", Check: dm.index.Ping}},
-		IndexLag: func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, dm.jobs) },
+		IndexLag: dm.indexLag,
 		Auth:     authSvc, RP: rp, Catalog: dm.catalog, Discovery: dm.discovery,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),
