@@ -183,6 +183,10 @@ func (rp *RP) Exchange(ctx context.Context, flow LoginFlow, code string) (Identi
 	if idt.Nonce == "" || idt.Nonce != flow.Nonce {
 		return Identity{}, "", fail(FailTokenRejected, "ID token nonce does not match this sign-in")
 	}
+	// go-oidc does not insist on sub; without it two people would share one empty subject.
+	if strings.TrimSpace(idt.Subject) == "" {
+		return Identity{}, "", fail(FailTokenRejected, "ID token has no sub claim")
+	}
 	claims := map[string]any{}
 	if err := idt.Claims(&claims); err != nil {
 		return Identity{}, "", fail(FailTokenRejected, "ID token claims: %w", err)

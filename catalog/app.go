@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pavedhq/paved/internal/errs"
+	"github.com/pavedhq/paved/internal/input"
 )
 
 // Classification is the most sensitive data an app may hold.
@@ -138,9 +139,13 @@ func (in AppInput) validate(categories map[string]bool) (App, error) {
 	}
 	if a.Name == "" {
 		f.Add("name", "Give the app's name.")
-	} else if utf8.RuneCountInString(a.Name) > 100 {
-		f.Add("name", "Use at most 100 characters.")
+	} else {
+		input.Line(f, "name", a.Name, 100)
 	}
+	input.Line(f, "vendor", a.Vendor, 200)
+	input.Line(f, "business_owner", a.BusinessOwner, 200)
+	input.Line(f, "website", a.Website, 2000)
+	input.Line(f, "logo_url", a.LogoURL, 2000)
 	if a.Slug == "" {
 		a.Slug = Slugify(a.Name)
 	}
@@ -153,9 +158,7 @@ func (in AppInput) validate(categories map[string]bool) (App, error) {
 	if a.LogoURL != "" && !validHTTPURL(a.LogoURL) {
 		f.Add("logo_url", "Enter a full image address starting with https://.")
 	}
-	if utf8.RuneCountInString(a.Description) > 1000 {
-		f.Add("description", "Use at most 1,000 characters.")
-	}
+	input.Text(f, "description", a.Description, 1000)
 	if a.Category == "" {
 		f.Add("category", "Choose a category.")
 	} else if !categories[a.Category] {
@@ -167,6 +170,7 @@ func (in AppInput) validate(categories map[string]bool) (App, error) {
 		if utf8.RuneCountInString(t) > 40 {
 			f.Add("tags", "Keep each tag under 40 characters.")
 		}
+		input.Line(f, "tags", t, 40)
 		if !slices.Contains(tags, t) {
 			tags = append(tags, t)
 		}
@@ -203,9 +207,7 @@ func (in AppInput) validate(categories map[string]bool) (App, error) {
 		a.ListCostCurrency = ""
 	}
 	for field, v := range map[string]string{"conditions": a.Conditions, "access_instructions": a.AccessInstructions, "decision_rationale": a.DecisionRationale, "what_would_change": a.WhatWouldChange} {
-		if utf8.RuneCountInString(v) > 4000 {
-			f.Add(field, "Use at most 4,000 characters.")
-		}
+		input.Text(f, field, v, 4000)
 	}
 	return a, f.Err()
 }

@@ -838,8 +838,8 @@ func (in PledgeInput) Validate() (Pledge, error) {
 		p.Seats = n
 	}
 	if len(f) == 0 {
-		if _, err := p.Yearly(); err != nil {
-			f.Add("amount", "That amount is too large.")
+		if msg := p.checkPlausible(); msg != "" {
+			f.Add("amount", msg)
 		}
 	}
 	return p, f.Err()

@@ -613,6 +613,8 @@ func TestPledgeInputValidate(t *testing.T) {
 		{"negative seats", func(in *PledgeInput) { in.Seats = "-1" }, []string{"seats"}},
 		{"fractional seats", func(in *PledgeInput) { in.Seats = "1.5" }, []string{"seats"}},
 		{"monthly too large for a year", func(in *PledgeInput) { in.Amount, in.Currency = "922337203685477580", "JPY" }, []string{"amount"}},
+		{"implausible yen", func(in *PledgeInput) { in.Amount, in.Currency = "700000000000000000", "JPY" }, []string{"amount"}},
+		{"implausible euros", func(in *PledgeInput) { in.Amount = "10,000,000" }, []string{"amount"}},
 		{"everything wrong", func(in *PledgeInput) { *in = PledgeInput{Amount: "x", Currency: "?", Seats: "many"} },
 			[]string{"cost_centre", "amount", "currency", "period", "seats"}},
 	}
@@ -630,6 +632,35 @@ func TestPledgeInputValidate(t *testing.T) {
 				t.Errorf("%s: no error on %s in %v", tt.name, f, e.Fields)
 			}
 		}
+	}
+}
+
+// The ceiling lets large real pledges through in every currency and refuses absurd ones.
+func TestPledgeCeiling(t *testing.T) {
+	for _, c := range Currencies() {
+		ceiling := PledgeCeiling(c.Code)
+		exp, _ := CurrencyExponent(c.Code)
+		million := int64(1_000_000)
+		for range exp {
+			million *= 10
+		}
+		// A million a month in any currency is a plausible pledge.
+		p := Pledge{CostCentre: "CC", Amount: Money{Minor: million, Currency: c.Code}, Period: PeriodMonthly}
+		if msg := p.checkPlausible(); msg != "" {
+			t.Errorf("%s: a million a month refused: %s", c.Code, msg)
+		}
+		p.Amount.Minor = ceiling.Minor
+		p.Period = PeriodYearly
+		if msg := p.checkPlausible(); msg != "" {
+			t.Errorf("%s: the ceiling itself refused", c.Code)
+		}
+		p.Amount.Minor++
+		if msg := p.checkPlausible(); !strings.Contains(msg, "at most") {
+			t.Errorf("%s: one over the ceiling accepted", c.Code)
+		}
+	}
+	if c := PledgeCeiling("JPY"); c.Minor != 20_000_000_000 {
+		t.Errorf("JPY ceiling = %v", c)
 	}
 }
 

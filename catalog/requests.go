@@ -52,6 +52,9 @@ type Request struct {
 	TallyJSON          string       `db:"tally" json:"-"`
 	CreatedAt          time.Time    `db:"created_at" json:"created_at"`
 	UpdatedAt          time.Time    `db:"updated_at" json:"updated_at"`
+	// Existing is set by RequestAccess when it returns the caller's pending request for the
+	// same app instead of making a new one.
+	Existing bool `db:"-" json:"-"`
 }
 
 const requestColumns = `id, kind, state, app_id, app_name, website, use_case, data_classification, expected_users,
@@ -151,6 +154,11 @@ func (s *Service) RequestAccess(ctx context.Context, m Member, slug, useCase str
 		return Request{}, err
 	}
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		// Asking again while the first request waits adds nothing: the first one is the answer.
+		if prev, ok, err := pendingAccessRequest(ctx, tx, a.ID, m.UserID); err != nil || ok {
+			r = prev
+			return err
+		}
 		if err := s.insertRequest(ctx, tx, &r); err != nil {
 			return err
 		}
@@ -175,6 +183,31 @@ func (s *Service) RequestAccess(ctx context.Context, m Member, slug, useCase str
 		return nil
 	})
 	return r, err
+}
+
+// pendingAccessRequest finds the person's oldest open access request for the app, if any.
+func pendingAccessRequest(ctx context.Context, tx *sqlx.Tx, appID, userID int64) (Request, bool, error) {
+	var open []any
+	for _, st := range RequestStates {
+		if st.Open() {
+			open = append(open, st)
+		}
+	}
+	q, args, err := sqlx.In("SELECT id FROM requests WHERE kind = ? AND app_id = ? AND requester_id = ? AND state IN (?) ORDER BY id LIMIT 1", KindAccess, appID, userID, open)
+	if err != nil {
+		return Request{}, false, err
+	}
+	var id int64
+	err = tx.GetContext(ctx, &id, tx.Rebind(q), args...)
+	if db.IsNotFound(err) {
+		return Request{}, false, nil
+	}
+	if err != nil {
+		return Request{}, false, fmt.Errorf("find pending access request: %w", err)
+	}
+	r, err := requestByID(ctx, tx, id)
+	r.Existing = true
+	return r, err == nil, err
 }
 
 func (s *Service) insertRequest(ctx context.Context, tx *sqlx.Tx, r *Request) error {

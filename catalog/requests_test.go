@@ -196,11 +196,26 @@ func TestAccessRequests(t *testing.T) {
 			if err != nil || r.State != catalog.StateSubmitted {
 				t.Errorf("app under review: %+v, %v", r, err)
 			}
+			// Asking again while the first request is pending returns the first.
+			for range 3 {
+				again, err := svc.RequestAccess(ctx, emma, "teams", "Calls with a customer.", false)
+				if err != nil || again.ID != r.ID || !again.Existing {
+					t.Errorf("second request: %+v, %v; want request %d again", again, err, r.ID)
+				}
+			}
+			var n int
+			if err := d.GetContext(ctx, &n, "SELECT count(*) FROM requests WHERE kind = 'access'"); err != nil || n != 3 {
+				t.Errorf("%d access requests stored, want 3 (%v)", n, err)
+			}
 			if _, err := svc.Transition(ctx, member(t, d, "other@example.com"), r.ID, catalog.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
 				t.Errorf("someone else withdrawing: %v", err)
 			}
 			if r, err = svc.Transition(ctx, emma, r.ID, catalog.ActionWithdraw, "not needed"); err != nil || r.State != catalog.StateWithdrawn {
 				t.Errorf("withdraw: %+v, %v", r, err)
+			}
+			// Once withdrawn, a new request is a new one.
+			if again, err := svc.RequestAccess(ctx, emma, "teams", "Calls with a customer.", false); err != nil || again.ID == r.ID || again.Existing {
+				t.Errorf("request after withdrawal: %+v, %v", again, err)
 			}
 		})
 	}

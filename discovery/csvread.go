@@ -114,6 +114,9 @@ func (cs *csvStream) fatal(err error) error {
 	if line == 0 {
 		line = 1
 	}
+	if errors.As(err, new(*InflatedTooLargeError)) {
+		return cs.in.errorf(line, err, "%v", err)
+	}
 	if errors.Is(err, errLineTooLong) {
 		return cs.in.errorf(line, err, "%v after the row at this line: not a CSV log", err)
 	}

@@ -24,7 +24,9 @@ func eachRawFast(in *input, next func(rawRecord) error) error {
 	resume := func() error {
 		rest := io.MultiReader(bytes.NewReader(append([]byte(prefix), f.buf[f.anchor:]...)), f.r)
 		js := newJSONStream(&input{format: in.format, r: bufio.NewReader(rest), head: in.head})
-		js.tr.line = anchorLine
+		// Blank lines dropped after the anchor (see blank) no longer pass by the new reader;
+		// counting them before it makes its lines right from the anchor record's end on.
+		js.tr.line = anchorLine + f.droppedLines
 		return js.eachRaw(func(rec rawRecord) error {
 			if skip {
 				skip = false
@@ -74,6 +76,10 @@ func eachRawFast(in *input, next func(rawRecord) error) error {
 		}
 		start, startLine := f.pos, f.line
 		end, ok := f.value(&start)
+		if f.tooLarge {
+			// Handing the record to the other reader would read it all over again.
+			return in.errorf(startLine, errRecordTooLarge, "the record that starts here is larger than %d MiB, the limit for one record", maxRecordBytes>>20)
+		}
 		if !ok {
 			return resume()
 		}
@@ -81,6 +87,7 @@ func eachRawFast(in *input, next func(rawRecord) error) error {
 		f.line += bytes.Count(f.buf[start:end], []byte{'\n'})
 		f.pos = end
 		f.anchor, anchorLine, skip = start, startLine, true
+		f.droppedLines = 0
 		if state == arrayFirst || state == inArray {
 			prefix, state = "[", inArray
 		}
@@ -99,7 +106,15 @@ type fastSplitter struct {
 	anchor    int
 	err       error // a read error other than io.EOF
 	eof       bool
+	// droppedLines counts the line breaks of blank runs dropped since the anchor.
+	droppedLines int
+	// tooLarge is set when a record runs past maxRecordBytes.
+	tooLarge bool
 }
+
+// blankKeep is how much of a blank run blank keeps before it drops the run: blanks between
+// records take no memory, however many there are.
+const blankKeep = 64 << 10
 
 // fill reads more input, first dropping what is before the anchor when the buffer is full. It
 // returns how far the kept bytes moved, and false at the end of the input or an error.
@@ -130,6 +145,7 @@ func (f *fastSplitter) fill() (moved int, ok bool) {
 
 // blank skips blanks, reading more as needed; false when the input ends (or fails) first.
 func (f *fastSplitter) blank() bool {
+	runStart := f.pos
 	for {
 		for f.pos < len(f.buf) {
 			switch f.buf[f.pos] {
@@ -142,7 +158,14 @@ func (f *fastSplitter) blank() bool {
 				return true
 			}
 		}
-		if _, ok := f.fill(); !ok {
+		// Everything from runStart on is blank and read: drop it rather than keep it.
+		if f.pos-runStart >= blankKeep && runStart >= f.anchor {
+			f.droppedLines += bytes.Count(f.buf[runStart:f.pos], []byte{'\n'})
+			f.buf, f.pos = f.buf[:runStart], runStart
+		}
+		moved, ok := f.fill()
+		runStart -= moved
+		if !ok {
 			return false
 		}
 	}
@@ -161,12 +184,23 @@ func (f *fastSplitter) value(start *int) (end int, ok bool) {
 			return 0, false
 		}
 		if len(f.buf)-*start > maxRecordBytes {
+			f.tooLarge = true
 			return 0, false
 		}
-		moved, more := f.fill()
-		*start -= moved
-		if !more {
-			return 0, false
+		// Fill the buffer before scanning again: scanning from the record's start after every
+		// short read would take time quadratic in the record's size.
+		for read := false; ; read = true {
+			moved, more := f.fill()
+			*start -= moved
+			if !more {
+				if !read {
+					return 0, false
+				}
+				break
+			}
+			if len(f.buf) == cap(f.buf) {
+				break
+			}
 		}
 	}
 }

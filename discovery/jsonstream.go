@@ -13,7 +13,7 @@ import (
 
 // maxRecordBytes bounds the memory one JSON record may take. A larger record (or an input with
 // no structure the decoder can make progress on) stops the parse.
-const maxRecordBytes = 32 << 20
+const maxRecordBytes = 16 << 20
 
 var errRecordTooLarge = fmt.Errorf("a single record is larger than %d MiB", maxRecordBytes>>20)
 
@@ -274,7 +274,9 @@ func (s *jsonStream) fatal(err error, start int64, startLine int) error {
 	}
 	switch {
 	case errors.Is(err, errRecordTooLarge):
-		return in.errorf(startLine, err, "the record that starts here is larger than %d MiB", maxRecordBytes>>20)
+		return in.errorf(startLine, err, "the record that starts here is larger than %d MiB, the limit for one record", maxRecordBytes>>20)
+	case s.tr.err != nil && errors.As(err, new(*InflatedTooLargeError)):
+		return in.errorf(s.tr.lineAt(s.tr.end()), err, "%v", err)
 	case s.tr.err != nil && errors.Is(err, s.tr.err):
 		return in.errorf(s.tr.lineAt(s.tr.end()), err, "cannot read the input (corrupt or truncated gzip?): %v", err)
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):

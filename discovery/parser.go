@@ -55,6 +55,8 @@ type Rejection struct {
 // CSV rows.
 type Stats struct {
 	Read, Emitted, Skipped, Rejected int
+	// Cleaned counts emitted events from which control characters were removed (see cleanText).
+	Cleaned int
 }
 
 // ParseError is a fatal problem with the input as a whole. Line is 1-based.
@@ -76,6 +78,57 @@ type Option func(*options)
 
 type options struct {
 	snapshotTime time.Time
+	maxInflated  int64
+}
+
+func optionsOf(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithMaxInflatedBytes bounds what a gzip-compressed input may decompress to: past n bytes the
+// read fails with an *InflatedTooLargeError, which stops the import. It applies to Open, Sniff
+// and Store.Import; 0 means no bound.
+func WithMaxInflatedBytes(n int64) Option {
+	return func(o *options) { o.maxInflated = n }
+}
+
+// InflatedTooLargeError is the read error of a compressed input that decompresses to more than
+// the limit.
+type InflatedTooLargeError struct{ Limit int64 }
+
+func (e *InflatedTooLargeError) Error() string {
+	return fmt.Sprintf("the compressed file decompresses to more than %d bytes, the limit for a decompressed log", e.Limit)
+}
+
+// failedReader is an input that could not be opened.
+type failedReader struct{ err error }
+
+func (f failedReader) Read([]byte) (int, error) { return 0, f.err }
+
+// inflateLimit fails a read once more than limit bytes have come out of r.
+type inflateLimit struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func (l *inflateLimit) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, &InflatedTooLargeError{Limit: l.limit}
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, &InflatedTooLargeError{Limit: l.limit}
+	}
+	return n, err
 }
 
 // WithSnapshotTime sets the time of an Entra permission-grant snapshot: grants carry no
@@ -87,10 +140,7 @@ func WithSnapshotTime(t time.Time) Option {
 
 // ParserFor returns the parser for a format name ("okta", "entra", "google", "csv").
 func ParserFor(format string, opts ...Option) (Parser, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := optionsOf(opts)
 	switch strings.ToLower(strings.TrimSpace(format)) {
 	case FormatOkta:
 		return &OktaParser{}, nil
@@ -107,7 +157,7 @@ func ParserFor(format string, opts ...Option) (Parser, error) {
 // Open returns a reader of r's content, decompressing it when it starts with the gzip magic
 // bytes. The result is buffered. Parse calls it itself, so callers only need it to look at the
 // head of a file (see Sniff).
-func Open(r io.Reader) (io.Reader, error) {
+func Open(r io.Reader, opts ...Option) (io.Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(2)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -118,15 +168,19 @@ func Open(r io.Reader) (io.Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return bufio.NewReaderSize(zr, 64<<10), nil
+		var out io.Reader = zr
+		if o := optionsOf(opts); o.maxInflated > 0 {
+			out = &inflateLimit{r: zr, left: o.maxInflated, limit: o.maxInflated}
+		}
+		return bufio.NewReaderSize(out, 64<<10), nil
 	}
 	return br, nil
 }
 
 // Sniff opens r (see Open), detects its format from the first KB and returns the format with a
 // reader that still yields the whole (decompressed) content.
-func Sniff(r io.Reader) (string, io.Reader, error) {
-	or, err := Open(r)
+func Sniff(r io.Reader, opts ...Option) (string, io.Reader, error) {
+	or, err := Open(r, opts...)
 	if err != nil {
 		return "", nil, err
 	}
@@ -370,6 +424,14 @@ func (s *sink) tick() error {
 }
 
 func (s *sink) emitted(e UsageEvent) error {
+	// One bad value never stops an import: the event is stored without it, and counted.
+	if e.clean() {
+		s.stats.Cleaned++
+		if e.SourceEventID == "" || !validAppKey(e.AppKey) {
+			s.stats.Cleaned--
+			return s.rejected(0, nil, "the record's id or app holds nothing but control characters")
+		}
+	}
 	s.stats.Read++
 	s.stats.Emitted++
 	if s.emit != nil {

@@ -28,6 +28,8 @@ const (
 	RunRunning  = "running"
 	RunFinished = "finished"
 	RunFailed   = "failed"
+	// RunInterrupted is a run whose process died before it finished (see MarkInterrupted).
+	RunInterrupted = "interrupted"
 )
 
 // staleRunAge is how long a run may stay "running" before it counts as interrupted.
@@ -63,6 +65,9 @@ type ImportRun struct {
 	Error          string     `db:"error" json:"error,omitempty"`
 	StartedAt      time.Time  `db:"started_at" json:"started_at"`
 	FinishedAt     *time.Time `db:"finished_at" json:"finished_at,omitempty"`
+	// Cleaned counts events stored without the control characters they held (this run only;
+	// the audit entry keeps it).
+	Cleaned int `db:"-" json:"cleaned"`
 }
 
 // Rejections returns the first rejected records of the run.
@@ -98,11 +103,12 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err != nil {
 		return ImportRun{}, err
 	}
+	fileName, _ = cleanText(fileName) // a name from an upload form is the client's to choose
 	run := ImportRun{Source: format, Format: format, FileName: fileName, Status: RunRunning, StartedAt: s.now(), RejectionsJSON: "[]"}
 	// A run still "running" long after it started belongs to a process that died mid-import;
 	// what it committed is kept, and this or a later import finishes the job.
 	if _, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE import_runs SET status = ?, error = ? WHERE status = ? AND started_at < ?`),
-		RunFailed, "interrupted: the import stopped before it finished; what it committed is kept", RunRunning, run.StartedAt.Add(-staleRunAge)); err != nil {
+		RunInterrupted, interruptedNote, RunRunning, run.StartedAt.Add(-staleRunAge)); err != nil {
 		return run, fmt.Errorf("close interrupted import runs: %w", err)
 	}
 	// Events a crashed import committed after its last rollup are counted now.
@@ -190,7 +196,13 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 		cutoff = run.StartedAt.Add(-s.Retention)
 	}
 	tooOld := 0
-	stats, perr := p.Parse(ctx, io.TeeReader(r, sum),
+	var in io.Reader = io.TeeReader(r, sum)
+	if o := optionsOf(opts); o.maxInflated > 0 {
+		if in, err = Open(in, opts...); err != nil {
+			in = failedReader{err} // the parser reports it as the input's problem
+		}
+	}
+	stats, perr := p.Parse(ctx, in,
 		func(e UsageEvent) error {
 			if e.OccurredAt.Before(cutoff) {
 				tooOld++
@@ -224,7 +236,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 	if err := s.recountLearned(context.WithoutCancel(ctx), ids.learned); err != nil && perr == nil {
 		perr = err
 	}
-	run.Read, run.Skipped, run.Rejected = stats.Read, stats.Skipped+tooOld, stats.Rejected
+	run.Read, run.Skipped, run.Rejected, run.Cleaned = stats.Read, stats.Skipped+tooOld, stats.Rejected, stats.Cleaned
 	run.Checksum = hex.EncodeToString(sum.Sum(nil))
 	raw, _ := json.Marshal(rejections)
 	run.RejectionsJSON = string(raw)
@@ -243,7 +255,7 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 			return fmt.Errorf("finish import run: %w", err)
 		}
 		return audit.Append(endCtx, tx, finished, actor, "discovery.import", "import_run", fmt.Sprint(run.ID),
-			map[string]any{"format": format, "file": fileName, "status": run.Status, "new": run.New, "duplicate": run.Duplicate, "rejected": run.Rejected})
+			map[string]any{"format": format, "file": fileName, "status": run.Status, "new": run.New, "duplicate": run.Duplicate, "rejected": run.Rejected, "cleaned": run.Cleaned})
 	})
 	if err != nil {
 		return run, err

@@ -323,7 +323,7 @@ func TestInterruptedRunsAreClosed(t *testing.T) {
 	if _, err := st.Import(context.Background(), audit.System, "csv", "x.csv", strings.NewReader("time,user,app\n2026-01-01T00:00:00Z,a@example.com,Miro\n")); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE status = 'failed' AND error LIKE 'interrupted%'"); n != 1 {
+	if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE status = 'interrupted' AND error LIKE 'interrupted%'"); n != 1 {
 		t.Errorf("%d interrupted runs closed, want the old one only", n)
 	}
 	if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE status = 'running'"); n != 1 {

@@ -184,14 +184,14 @@ func (s *Server) apiImport(c *gin.Context) {
 	)
 	actor := actorOf(c)
 	if format == "" {
-		detected, rd, derr := discovery.Sniff(c.Request.Body)
+		detected, rd, derr := discovery.Sniff(c.Request.Body, s.importLimit())
 		if derr != nil {
 			s.fail(c, errs.Wrap(errs.Invalid, derr, "The format of the body could not be detected (%v); pass ?format=okta, entra, google or csv.", derr))
 			return
 		}
-		run, err = s.discovery.Import(c.Request.Context(), actor, detected, name, rd)
+		run, err = s.discovery.Import(c.Request.Context(), actor, detected, name, rd, s.importLimit())
 	} else {
-		run, err = s.discovery.Import(c.Request.Context(), actor, format, name, c.Request.Body)
+		run, err = s.discovery.Import(c.Request.Context(), actor, format, name, c.Request.Body, s.importLimit())
 	}
 	if err != nil && run.ID == 0 {
 		s.fail(c, errs.Wrap(errs.Invalid, err, "%s", err.Error()))
@@ -215,4 +215,9 @@ func (s *Server) apiDiscoveryRoutes() []route {
 		{"POST", "/api/v1/discovery/apps/:id/split", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiSplitApp},
 		{"POST", "/api/v1/discovery/imports", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiImport},
 	}
+}
+
+// importLimit bounds what an uploaded log may decompress to.
+func (s *Server) importLimit() discovery.Option {
+	return discovery.WithMaxInflatedBytes(s.cfg.MaxInflated())
 }

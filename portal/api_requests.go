@@ -23,7 +23,9 @@ import (
 // shows depends on who asks: "my requests", "my pledge", and names and votes only for the
 // committee and security. Tokens get 403 ("it needs a session") from require.
 func (s *Server) apiRequestRoutes() []route {
-	committee := access{Role: auth.RoleCommittee}
+	// A token with requests:write acts as its owner: every request operation is a person's act.
+	as := func(r auth.Role) access { return access{Role: r, Scope: auth.ScopeRequestsWrite, AsOwner: true} }
+	employee, committee, security := as(auth.RoleEmployee), as(auth.RoleCommittee), as(auth.RoleSecurity)
 	return []route{
 		{"GET", "/api/v1/requests", employee, s.apiListRequests},
 		{"POST", "/api/v1/requests", employee, s.apiPropose},
@@ -416,7 +418,11 @@ func (s *Server) apiRequestAccess(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.respondRequest(c, http.StatusCreated, r.ID)
+	status := http.StatusCreated
+	if r.Existing {
+		status = http.StatusOK // the caller's pending request for this app
+	}
+	s.respondRequest(c, status, r.ID)
 }
 
 // requestWrite runs one change by the caller on the request of the path and answers with the

@@ -500,13 +500,13 @@ func TestAPIRequestBadInput(t *testing.T) {
 	if d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK); d.State != catalog.StateSubmitted || len(d.Timeline) != 1 {
 		t.Errorf("refused actions changed the request: %s, %v", d.State, timelineActions(d))
 	}
-	// Tokens act for nobody: every request operation needs a session.
+	// A token made by no one acts for nobody: request operations are always someone's.
 	_, token, err := env.auth.CreateToken(ctx, audit.System, auth.NewToken{Name: "all", Scopes: scopeNames(auth.Scopes), ExpiresIn: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bot := caller{env: env, token: token}
-	if got := bot.get(t, "/api/v1/requests").apiError(http.StatusForbidden); !strings.Contains(got.Message, "session") {
+	if got := bot.get(t, "/api/v1/requests").apiError(http.StatusForbidden); !strings.Contains(got.Message, "owner") {
 		t.Errorf("token: %+v", got)
 	}
 	bot.send(t, "PUT", requestPath(id, "/pledge"), valid()).apiError(http.StatusForbidden)
@@ -690,5 +690,36 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A token with requests:write acts as the person who made it: their request, their pledge,
+// under their roles. A token made by no one acts for no one.
+func TestRequestsWriteTokenActsAsItsOwner(t *testing.T) {
+	env := newRequestsEnv(t)
+	ctx := context.Background()
+	_, m := env.personFor("olga", "Olga Owner", auth.RoleEmployee)
+	_, secret, err := env.auth.CreateToken(ctx, audit.Actor{UserID: &m.UserID, Name: m.Email}, auth.NewToken{Name: "olga-script", Scopes: []string{string(auth.ScopeRequestsWrite)}, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := caller{env: env, token: secret}
+	d := tok.send(t, "POST", "/api/v1/apps/lucidchart/access", map[string]any{"use_case": "Architecture diagrams for the platform team."}).asRequest(http.StatusCreated)
+	if d.Requester != "Olga Owner" && d.Requester != m.Email {
+		t.Errorf("requester = %q, want the token's owner", d.Requester)
+	}
+	if r := tok.get(t, requestPath(d.ID, "")); r.status != http.StatusOK {
+		t.Errorf("owner's token reads the request: %d %s", r.status, r.body)
+	}
+	// The owner is an employee: the committee's vote stays closed to the token.
+	if r := tok.send(t, "PUT", requestPath(d.ID, "/vote"), map[string]any{"choice": "approve"}); r.status != http.StatusForbidden {
+		t.Errorf("vote through an employee's token: %d", r.status)
+	}
+	_, orphan, err := env.auth.CreateToken(ctx, audit.System, auth.NewToken{Name: "system", Scopes: []string{string(auth.ScopeRequestsWrite)}, ExpiresIn: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := (caller{env: env, token: orphan}).get(t, "/api/v1/requests").apiError(http.StatusForbidden); !strings.Contains(e.Message, "owner") {
+		t.Errorf("token of no one: %+v", e)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -39,6 +40,10 @@ const perPage = 20
 
 func (s *Server) catalogue(c *gin.Context) {
 	q := strings.TrimSpace(c.Query("q"))
+	if utf8.RuneCountInString(q) > maxAPIQuery {
+		s.fail(c, errs.E(errs.Invalid, "Search for at most %d characters.", maxAPIQuery))
+		return
+	}
 	statuses := splitParams(c.QueryArray("status"))
 	cats := splitParams(c.QueryArray("category"))
 	page, _ := strconv.Atoi(c.Query("page"))

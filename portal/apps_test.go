@@ -39,6 +39,10 @@ func TestCatalogueSearchAndAppPage(t *testing.T) {
 			t.Errorf("search %q: hits %v, want %s first", q, hits, want)
 		}
 	}
+	// Search text is capped as the API caps it, with a message rather than an engine failure.
+	if p := br.get(env.base + "/apps?q=" + strings.Repeat("a", 3000)); p.status != http.StatusBadRequest || !strings.Contains(p.body, "at most 200 characters") {
+		t.Errorf("3,000-character search: %d", p.status)
+	}
 	// htmx asks for the results fragment only.
 	req, _ := http.NewRequest("GET", env.base+"/apps?q=slack", nil)
 	req.Header.Set("HX-Request", "true")

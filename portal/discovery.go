@@ -478,15 +478,15 @@ func (s *Server) importUpload(c *gin.Context) {
 	var reader io.Reader = f
 	var run discovery.ImportRun
 	if format == "" || format == "auto" {
-		detected, rd, derr := discovery.Sniff(reader)
+		detected, rd, derr := discovery.Sniff(reader, s.importLimit())
 		if derr != nil {
 			v.Error = "Paved could not tell the format of this file: " + derr.Error() + ". Choose it in the list."
 			s.render(c, http.StatusBadRequest, "discovery_import", "Import logs", v)
 			return
 		}
-		run, err = s.discovery.Import(c.Request.Context(), actorOf(c), detected, filepath.Base(fh.Filename), rd)
+		run, err = s.discovery.Import(c.Request.Context(), actorOf(c), detected, filepath.Base(fh.Filename), rd, s.importLimit())
 	} else {
-		run, err = s.discovery.Import(c.Request.Context(), actorOf(c), format, filepath.Base(fh.Filename), reader)
+		run, err = s.discovery.Import(c.Request.Context(), actorOf(c), format, filepath.Base(fh.Filename), reader, s.importLimit())
 	}
 	v.Run = &run
 	status := http.StatusOK

@@ -24,14 +24,18 @@ func requestID() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-Id")
 		if !validRequestID(id) {
-			b := make([]byte, 12)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
+			id = newRequestID()
 		}
 		c.Set(requestIDKey, id)
 		c.Header("X-Request-Id", id)
 		c.Next()
 	}
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 func validRequestID(id string) bool {

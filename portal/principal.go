@@ -116,6 +116,9 @@ type access struct {
 	Role auth.Role
 	// Scope lets an API token in; empty means tokens are refused.
 	Scope auth.Scope
+	// AsOwner makes a token act as the person who created it, with that person's roles: for
+	// acts that are always someone's (a request, a pledge, a vote).
+	AsOwner bool
 }
 
 func (a access) String() string {
@@ -171,10 +174,41 @@ func (s *Server) require(a access) gin.HandlerFunc {
 				s.fail(c, errs.E(errs.Forbidden, "This API token may not do that: it needs %s.", need))
 				return
 			}
+			if a.AsOwner {
+				if !s.actAsOwner(c, p) {
+					return
+				}
+				if !p.Roles.Has(a.roleOrEmployee()) {
+					s.fail(c, errs.E(errs.Forbidden, "This API token acts for its owner, who does not have the %s role.", a.roleOrEmployee()))
+					return
+				}
+			}
 		case !p.Roles.Has(a.roleOrEmployee()):
 			s.fail(c, errs.E(errs.Forbidden, "This page is for the %s role. If you need it, ask your administrator to add you to the right group.", a.roleOrEmployee()))
 			return
 		}
 		c.Next()
 	}
+}
+
+// actAsOwner makes a token's principal the person who created the token, with their current
+// roles. A token made by no one (by the system) cannot act for anyone.
+func (s *Server) actAsOwner(c *gin.Context, p *principal) bool {
+	if p.User != nil {
+		return true
+	}
+	if p.Token.CreatedBy == nil {
+		s.fail(c, errs.E(errs.Forbidden, "This API token has no owner to act for; create one as the person it should act for."))
+		return false
+	}
+	u, err := s.auth.UserByID(c.Request.Context(), *p.Token.CreatedBy)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			err = errs.E(errs.Forbidden, "The person who created this API token is no longer known.")
+		}
+		s.fail(c, err)
+		return false
+	}
+	p.User, p.Roles = &u, u.Roles()
+	return true
 }

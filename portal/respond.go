@@ -12,22 +12,30 @@ import (
 	"github.com/pavedhq/paved/web"
 )
 
+// codeMethodNotAllowed is the router's own answer to a known path with another method; no
+// domain function returns it.
+const codeMethodNotAllowed errs.Code = "method_not_allowed"
+
 // statusOf is the one map from error codes to HTTP status.
 var statusOf = map[errs.Code]int{
-	errs.Invalid:      http.StatusBadRequest,
-	errs.NotFound:     http.StatusNotFound,
-	errs.Conflict:     http.StatusConflict,
-	errs.Unauthorized: http.StatusUnauthorized,
-	errs.Forbidden:    http.StatusForbidden,
-	errs.TooLarge:     http.StatusRequestEntityTooLarge,
-	errs.Unavailable:  http.StatusServiceUnavailable,
-	errs.Internal:     http.StatusInternalServerError,
+	errs.Invalid:         http.StatusBadRequest,
+	errs.NotFound:        http.StatusNotFound,
+	errs.Conflict:        http.StatusConflict,
+	errs.Unauthorized:    http.StatusUnauthorized,
+	errs.Forbidden:       http.StatusForbidden,
+	errs.TooLarge:        http.StatusRequestEntityTooLarge,
+	errs.Unavailable:     http.StatusServiceUnavailable,
+	errs.Internal:        http.StatusInternalServerError,
+	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeTooManyRequests:  http.StatusTooManyRequests,
 }
 
 // titles are what the error page says for each status.
 var titles = map[int]string{
 	http.StatusBadRequest:            "That request could not be understood",
 	http.StatusNotFound:              "Page not found",
+	http.StatusMethodNotAllowed:      "Method not allowed",
+	http.StatusTooManyRequests:       "Too many requests",
 	http.StatusConflict:              "That change conflicts with another",
 	http.StatusUnauthorized:          "Please sign in",
 	http.StatusForbidden:             "You do not have access to this page",
@@ -50,11 +58,13 @@ type APIErrorBody struct {
 }
 
 // wantsJSON tells API clients (which get JSON errors) from browsers (which get pages).
-func wantsJSON(c *gin.Context) bool {
-	if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+func wantsJSON(c *gin.Context) bool { return requestWantsJSON(c.Request) }
+
+func requestWantsJSON(r *http.Request) bool {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
 		return true
 	}
-	accept := c.GetHeader("Accept")
+	accept := r.Header.Get("Accept")
 	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
 }
 

@@ -32,7 +32,7 @@ func (s *Server) routeTable() []route {
 		{"HEAD", "/static/*file", public, static},
 		{"GET", "/", public, s.home},
 
-		{"GET", "/auth/login", public, s.signIn},
+		{"GET", "/auth/login", public, s.rateLimited(s.cfg.LoginRateLimit, s.signIn)},
 		{"GET", "/auth/callback", public, s.signInCallback},
 		{"POST", "/auth/logout", public, s.signOut},
 
@@ -82,6 +82,6 @@ func (s *Server) routeTable() []route {
 
 func (s *Server) routes() {
 	for _, r := range s.routeTable() {
-		s.engine.Handle(r.Method, r.Path, s.require(r.Access), r.Handler)
+		s.engine.Handle(r.Method, r.Path, s.require(r.Access), s.checkInput, r.Handler)
 	}
 }

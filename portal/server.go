@@ -5,6 +5,7 @@ package portal
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
 	"github.com/pavedhq/paved/web"
 )
 
@@ -104,12 +106,12 @@ func New(d Deps) (*Server, error) {
 	// Paved sits behind at most a known proxy; never trust client-supplied forwarding headers
 	// unless the operator configures it (a later setting).
 	_ = e.SetTrustedProxies(nil)
-	e.Use(requestID(), s.metrics.observe, accessLog(s.log), s.recovery(), s.securityHeaders(), s.bodyLimit(s.cfg.MaxBodyBytes, s.cfg.MaxUploadBytes), s.identify())
+	e.Use(requestID(), s.metrics.observe, accessLog(s.log), s.recovery(), s.securityHeaders(), s.bodyLimit(s.cfg.MaxBodyBytes, s.cfg.MaxUploadBytes), s.checkPath(), s.identify())
 	e.NoRoute(func(c *gin.Context) {
-		s.renderStatus(c, http.StatusNotFound, web.ErrorView{Status: http.StatusNotFound, Title: titles[http.StatusNotFound], Message: "There is nothing at this address. It may have moved, or the link may be mistyped.", RetryHref: ""})
+		s.fail(c, errs.E(errs.NotFound, "There is nothing at this address. It may have moved, or the link may be mistyped."))
 	})
 	e.NoMethod(func(c *gin.Context) {
-		s.renderStatus(c, http.StatusMethodNotAllowed, web.ErrorView{Status: http.StatusMethodNotAllowed, Title: "Method not allowed", Message: "This address does not accept that kind of request."})
+		s.fail(c, errs.E(codeMethodNotAllowed, "This address does not accept %s requests.", c.Request.Method))
 	})
 	s.engine = e
 	s.routes()
@@ -152,13 +154,26 @@ func (s *Server) page(c *gin.Context, title string) web.Page {
 	return p
 }
 
-// denyCrossOrigin answers requests refused by the cross-origin protection.
+// denyCrossOrigin answers requests refused by the cross-origin protection: JSON for API
+// clients, as every other API error, and plain text for browsers.
 func (s *Server) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
-	s.log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"))
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	id := r.Header.Get("X-Request-Id")
+	if !validRequestID(id) {
+		id = newRequestID()
+	}
+	s.log.WarnContext(r.Context(), "cross-origin request refused", "method", r.Method, "path", r.URL.Path, "origin", r.Header.Get("Origin"), "sec_fetch_site", r.Header.Get("Sec-Fetch-Site"), "request_id", id)
+	const msg = "This request came from another site. Paved only accepts changes made from its own pages; reload the page and try again."
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("X-Request-Id", id)
+	if requestWantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(APIError{Error: APIErrorBody{Code: errs.Forbidden, Message: msg, RequestID: id}})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusForbidden)
-	_, _ = w.Write([]byte("Forbidden: this request came from another site. Paved only accepts changes made from its own pages; reload the page and try again.\n"))
+	_, _ = w.Write([]byte("Forbidden: " + msg + "\n"))
 }
 
 // Shutdown-friendly server settings: slow clients cannot hold connections open forever.

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -162,5 +163,106 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// API clients get the JSON error body the OpenAPI document promises for every refusal, also
+// those the router and the cross-origin protection make before any handler runs.
+func TestAPIRefusalsAnswerJSON(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "oidctest", catalog: true})
+	cases := []struct {
+		name, method, path string
+		header             map[string]string
+		status             int
+		code               string
+	}{
+		{"unknown path", "GET", "/api/v1/nothing", nil, 404, "not_found"},
+		{"NUL in a path", "GET", "/api/v1/apps/%00", nil, 404, "not_found"},
+		{"wrong method", "PATCH", "/api/v1/me", nil, 405, "method_not_allowed"},
+		{"cross-origin", "POST", "/api/v1/apps", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}, 403, "forbidden"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, env.base+tc.path, strings.NewReader("{}"))
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body APIError
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("%d, body is not JSON (%s): %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+			}
+			if resp.StatusCode != tc.status || string(body.Error.Code) != tc.code || body.Error.Message == "" || body.Error.RequestID == "" {
+				t.Errorf("%d %+v, want %d %s", resp.StatusCode, body, tc.status, tc.code)
+			}
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("Content-Type %q", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+	// Browsers still get pages.
+	if p := env.browser().get(env.base + "/no/such/page"); p.status != 404 || !strings.Contains(p.body, "Page not found") {
+		t.Errorf("404 page: %d", p.status)
+	}
+}
+
+// Starting sign-ins is limited per client address: past the limit the address gets 429 with
+// Retry-After, and no login row is written; another address is not affected.
+func TestSignInIsRateLimitedPerAddress(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "oidctest"})
+	limit := env.srv.cfg.LoginRateLimit
+	login := func(addr string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", env.base+"/auth/login?next=/account", nil)
+		req.RemoteAddr = addr + ":1234"
+		w := httptest.NewRecorder()
+		env.srv.ServeHTTP(w, req)
+		return w
+	}
+	countLogins := func() int {
+		var n int
+		if err := env.db.GetContext(context.Background(), &n, "SELECT count(*) FROM login_flows"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range limit {
+		if w := login("198.51.100.7"); w.Code != http.StatusSeeOther {
+			t.Fatalf("sign-in %d: %d", i+1, w.Code)
+		}
+	}
+	before := countLogins()
+	for range 50 {
+		w := login("198.51.100.7")
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("over the limit: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
+		}
+	}
+	if after := countLogins(); after != before {
+		t.Errorf("%d login rows written over the limit", after-before)
+	}
+	if w := login("203.0.113.9"); w.Code != http.StatusSeeOther {
+		t.Errorf("another address: %d", w.Code)
+	}
+}
+
+func TestLimiterRefills(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter(60)
+	l.now = func() time.Time { return now }
+	for range 60 {
+		if ok, _ := l.allow("a"); !ok {
+			t.Fatal("refused within the burst")
+		}
+	}
+	if ok, wait := l.allow("a"); ok || wait <= 0 || wait > time.Second {
+		t.Fatalf("61st call: %v, wait %v", ok, wait)
+	}
+	now = now.Add(time.Second)
+	if ok, _ := l.allow("a"); !ok {
+		t.Error("one token a second at 60 a minute")
 	}
 }

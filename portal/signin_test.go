@@ -153,6 +153,8 @@ func TestBrokenTokensAreRefused(t *testing.T) {
 		{oidctest.UnknownKeySameKid, http.StatusUnauthorized, "could not be verified"},
 		{oidctest.AlgNone, http.StatusUnauthorized, "could not be verified"},
 		{oidctest.TokenError, http.StatusUnauthorized, "could not be verified"},
+		{oidctest.MissingSubject, http.StatusUnauthorized, "could not be verified"},
+		{oidctest.EmptySubject, http.StatusUnauthorized, "could not be verified"},
 		{oidctest.EmailUnverified, http.StatusForbidden, "not verified"},
 	}
 	env := newEnv(t, envOptions{provider: "oidctest"})

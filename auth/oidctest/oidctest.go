@@ -61,6 +61,10 @@ const (
 	// UnknownKeySameKid signs with an RSA key that the JWKS does not publish, but under the
 	// kid of the published key, so only the signature itself gives the forgery away.
 	UnknownKeySameKid
+	// MissingSubject leaves the sub claim out of the ID token (userinfo keeps it).
+	MissingSubject
+	// EmptySubject sets sub to the empty string in the ID token (userinfo keeps it).
+	EmptySubject
 )
 
 var misbehaviourNames = [...]string{
@@ -75,6 +79,8 @@ var misbehaviourNames = [...]string{
 	EmailUnverified:   "EmailUnverified",
 	TokenError:        "TokenError",
 	UnknownKeySameKid: "UnknownKeySameKid",
+	MissingSubject:    "MissingSubject",
+	EmptySubject:      "EmptySubject",
 }
 
 func (m Misbehaviour) String() string {
@@ -508,6 +514,10 @@ func (p *Provider) idToken(m Misbehaviour, g *grant, c Claims, access string, no
 		claims["nonce"] = g.nonce + WrongNonceSep
 	case MissingNonce:
 		delete(claims, "nonce")
+	case MissingSubject:
+		delete(claims, "sub")
+	case EmptySubject:
+		claims["sub"] = ""
 	}
 	payload, err := json.Marshal(claims)
 	if err != nil {

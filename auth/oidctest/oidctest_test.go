@@ -364,6 +364,20 @@ func TestClaimMisbehaviours(t *testing.T) {
 			t.Errorf("nonce claim present: %q", id.Nonce)
 		}
 	})
+	for _, m := range []Misbehaviour{oidctest.MissingSubject, oidctest.EmptySubject} {
+		t.Run(m.String(), func(t *testing.T) {
+			r := newRP(t)
+			r.op.SetMisbehaviour(m)
+			_, raw := r.login(t, "n0nce")
+			id, err := r.verifier(oidc.Config{}).Verify(r.ctx, raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id.Subject != "" {
+				t.Errorf("sub = %q, want it empty", id.Subject)
+			}
+		})
+	}
 	t.Run("EmailUnverified", func(t *testing.T) {
 		r := newRP(t)
 		r.op.SetMisbehaviour(oidctest.EmailUnverified)

@@ -49,6 +49,9 @@ type domain struct {
 	index     catalog.Index
 	catalog   *catalog.Service
 	discovery *discovery.Store
+	// follower keeps the embedded index of this process in line with the catalogue's change
+	// log (nil with Meilisearch, which River's index-sync jobs keep up to date).
+	follower *catalog.Follower
 }
 
 // openDomain opens and migrates everything a catalogue command needs.
@@ -91,7 +94,16 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	dm.catalog = catalog.NewService(d, dm.index, catalog.JobsOutbox{Jobs: dm.jobs, ResolveIdentifiers: true})
+	jobsOutbox := catalog.JobsOutbox{Jobs: dm.jobs, ResolveIdentifiers: true}
+	var outbox catalog.Outbox = jobsOutbox
+	if cfg.SearchURL == "" {
+		// Every replica has its own embedded index and follows the change log into it.
+		outbox = catalog.ChangeLog{Resolver: jobsOutbox}
+	}
+	dm.catalog = catalog.NewService(d, dm.index, outbox)
+	if cfg.SearchURL == "" {
+		dm.follower = &catalog.Follower{Catalog: dm.catalog, CursorFile: filepath.Join(cfg.DataDir, "index.cursor"), Log: log}
+	}
 	dm.catalog.RegisterJobs(dm.jobs, catalog.VoteSettings{Rules: rules, Threshold: catalog.DemandThreshold(cfg.DemandThreshold)})
 	n := notify.New(notify.FromConfig(cfg))
 	n.Register(dm.jobs)
@@ -105,8 +117,28 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	return dm, nil
 }
 
+// reindex rebuilds the search index from the database; the embedded index's cursor moves
+// with it.
+func (dm *domain) reindex(ctx context.Context) (int, error) {
+	if dm.follower != nil {
+		return dm.follower.Rebuild(ctx)
+	}
+	return dm.catalog.Reindex(ctx)
+}
+
+// indexLag counts catalogue changes this process's index has not applied yet.
+func (dm *domain) indexLag(ctx context.Context) (int, error) {
+	if dm.follower != nil {
+		return dm.follower.Lag(ctx)
+	}
+	return catalog.IndexLag(ctx, dm.jobs)
+}
+
 // Close releases what openDomain opened.
 func (dm *domain) Close() {
+	if dm.follower != nil {
+		dm.follower.Stop()
+	}
 	if dm.index != nil {
 		dm.index.Close()
 	}
@@ -139,7 +171,7 @@ func runSeed(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	n, err := dm.catalog.Reindex(ctx)
+	n, err := dm.reindex(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,7 +194,7 @@ func runReindex(ctx context.Context, e env, args []string) error {
 	}
 	defer dm.Close()
 	start := time.Now()
-	n, err := dm.catalog.Reindex(ctx)
+	n, err := dm.reindex(ctx)
 	if err != nil {
 		return err
 	}

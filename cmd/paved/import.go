@@ -48,7 +48,7 @@ func runImport(ctx context.Context, e env, args []string) error {
 	fmt.Fprintln(tw, "FILE\tFORMAT\tSTATUS\tREAD\tNEW\tDUPLICATE\tSKIPPED\tREJECTED")
 	failed := 0
 	for _, path := range files {
-		run, err := importOne(ctx, st, format, path, e.stderr)
+		run, err := importOne(ctx, st, format, path, e.stderr, discovery.WithMaxInflatedBytes(cfg.MaxInflated()))
 		if err != nil {
 			failed++
 			fmt.Fprintf(e.stderr, "paved import: %v\n", err)
@@ -65,7 +65,7 @@ func runImport(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-func importOne(ctx context.Context, st *discovery.Store, format, path string, progress io.Writer) (discovery.ImportRun, error) {
+func importOne(ctx context.Context, st *discovery.Store, format, path string, progress io.Writer, limit discovery.Option) (discovery.ImportRun, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return discovery.ImportRun{Format: format, Status: "unreadable"}, err
@@ -80,16 +80,16 @@ func importOne(ctx context.Context, st *discovery.Store, format, path string, pr
 	done := make(chan struct{})
 	go func() { showProgress(progress, filepath.Base(path), size, pr, stop); close(done) }()
 	defer func() { close(stop); <-done }()
-	return importFrom(ctx, st, format, path, pr)
+	return importFrom(ctx, st, format, path, pr, limit)
 }
 
-func importFrom(ctx context.Context, st *discovery.Store, format, path string, f io.Reader) (discovery.ImportRun, error) {
+func importFrom(ctx context.Context, st *discovery.Store, format, path string, f io.Reader, limit discovery.Option) (discovery.ImportRun, error) {
 	if format == "" {
-		detected, rd, err := discovery.Sniff(f)
+		detected, rd, err := discovery.Sniff(f, limit)
 		if err != nil {
 			return discovery.ImportRun{Status: "unknown format"}, fmt.Errorf("%s: %w (choose one with --format)", path, err)
 		}
-		return st.Import(ctx, audit.Actor{Name: "cli"}, detected, filepath.Base(path), rd)
+		return st.Import(ctx, audit.Actor{Name: "cli"}, detected, filepath.Base(path), rd, limit)
 	}
-	return st.Import(ctx, audit.Actor{Name: "cli"}, format, filepath.Base(path), f)
+	return st.Import(ctx, audit.Actor{Name: "cli"}, format, filepath.Base(path), f, limit)
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth"
-	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/portal"
 	"github.com/pavedhq/paved/web"
@@ -30,14 +29,25 @@ func runServe(ctx context.Context, e env, args []string) error {
 // serve runs the portal until ctx ends, then lets in-flight requests and running jobs finish.
 // mount adds the dev identity provider's routes; ready runs once everything is up.
 func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain) error) error {
+	started := time.Now()
 	log := newLogger(cfg, e.stderr)
 	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
 	if err != nil {
 		return err
 	}
 	defer dm.Close()
-	if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
+	if dm.follower != nil {
+		if err := dm.follower.Start(ctx); err != nil {
+			return fmt.Errorf("bring the embedded search index up to date: %w", err)
+		}
+	} else if err := rebuildEmptyIndex(ctx, log, dm); err != nil {
 		return err
+	}
+	// Runs a crash left "running" are closed as interrupted, so nobody waits for them.
+	if n, err := dm.discovery.MarkInterrupted(ctx, started); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("import runs left unfinished by an earlier process are marked interrupted", "runs", n)
 	}
 	if cfg.SourcesFile != "" {
 		n, err := dm.discovery.LoadSourcesFile(ctx, cfg.SourcesFile, e.getenv)
@@ -70,7 +80,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
 		Checks:     []portal.Check{{Name: "search", Check: dm.index.Ping}},
 		Collectors: dm.jobs.Metrics(),
-		IndexLag:   func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, dm.jobs) },
+		IndexLag:   dm.indexLag,
 		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Discovery: dm.discovery,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),

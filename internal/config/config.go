@@ -27,6 +27,9 @@ type Config struct {
 	LogFormat      string
 	MaxBodyBytes   int64
 	MaxUploadBytes int64
+	// MaxInflatedBytes bounds what an upload may decompress to; 0 means 10 × MaxUploadBytes.
+	MaxInflatedBytes int64
+	LoginRateLimit   int
 
 	DBMaxOpenConns    int
 	DBMaxIdleConns    int
@@ -131,6 +134,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", "json", "json or text")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted, in bytes (uploads have their own limit)")
 	fs.Int64Var(&c.MaxUploadBytes, "max-upload-bytes", 100<<20, "largest log file accepted by the discovery upload form, in bytes")
+	fs.Int64Var(&c.MaxInflatedBytes, "max-inflated-bytes", 0, "largest size a gzip log may decompress to, in bytes (0: 10 × max-upload-bytes)")
+	fs.IntVar(&c.LoginRateLimit, "login-rate-limit", 30, "sign-ins a client address may start per minute, per server (0: no limit)")
 	fs.IntVar(&c.DBMaxOpenConns, "db-max-open-conns", 0, "most open database connections (0: 4 for SQLite, 20 for PostgreSQL)")
 	fs.IntVar(&c.DBMaxIdleConns, "db-max-idle-conns", 0, "most idle database connections kept (0: same as open)")
 	fs.DurationVar(&c.DBConnMaxLifetime, "db-conn-max-lifetime", 30*time.Minute, "recycle database connections after this long")
@@ -169,6 +174,15 @@ func (c *Config) Register(fs *flag.FlagSet) {
 // secretFlags are never printed with their values.
 var secretFlags = map[string]bool{"oidc-client-secret": true, "search-key": true, "database-url": true,
 	"smtp-password": true, "slack-webhook-url": true}
+
+// MaxInflated is the most a compressed log may decompress to: MaxInflatedBytes, or ten times
+// the upload limit when that is 0.
+func (c *Config) MaxInflated() int64 {
+	if c.MaxInflatedBytes > 0 {
+		return c.MaxInflatedBytes
+	}
+	return 10 * c.MaxUploadBytes
+}
 
 // EnvName is the environment variable for a flag: --base-url ↔ PAVED_BASE_URL.
 func EnvName(flagName string) string {
@@ -254,6 +268,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		add("PAVED_MAX_BODY_BYTES (--max-body-bytes) %d is too small; use at least 1024", c.MaxBodyBytes)
+	}
+	if c.MaxInflatedBytes < 0 {
+		add("PAVED_MAX_INFLATED_BYTES (--max-inflated-bytes) %d must be 0 (ten times the upload limit) or more", c.MaxInflatedBytes)
+	}
+	if c.LoginRateLimit < 0 {
+		add("PAVED_LOGIN_RATE_LIMIT (--login-rate-limit) %d must be 0 (no limit) or more", c.LoginRateLimit)
 	}
 	if c.DBMaxOpenConns < 0 || c.DBMaxIdleConns < 0 {
 		add("PAVED_DB_MAX_OPEN_CONNS and PAVED_DB_MAX_IDLE_CONNS must not be negative")
