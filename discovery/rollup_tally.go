@@ -54,8 +54,8 @@ const maxTallyEntries = 100_000
 
 // entries is how many (identifier, user) and (identifier, day) entries the tally holds. The
 // (app, person) entries are left out: each stands for one or more (identifier, user) entries,
-// so there are never more of them, and counting them would roll up twice as often as before
-// they existed, writing each (identifier, user) row about twice as many times.
+// so there are never more of them, and counting them would make imports roll up sooner (up to
+// twice as often), writing the same (identifier, user) rows more times.
 func (t *tally) entries() int { return len(t.users) + len(t.days) }
 
 func newTally(from int64) *tally {
