@@ -49,12 +49,14 @@ type sourceKey struct{ app, source string }
 
 // maxTallyEntries bounds an import's tally: past it, the import rolls up early, whatever
 // rollupEvery says, so memory stays flat in an organisation of any size (about 100 bytes an
-// entry).
+// entry, and at most as many (app, person) entries again).
 const maxTallyEntries = 100_000
 
-// entries is how many (identifier, user), (app, person) and (identifier, day) entries the
-// tally holds.
-func (t *tally) entries() int { return len(t.users) + len(t.people) + len(t.days) }
+// entries is how many (identifier, user) and (identifier, day) entries the tally holds. The
+// (app, person) entries are left out: each stands for one or more (identifier, user) entries,
+// so there are never more of them, and counting them would make imports roll up sooner (up to
+// twice as often), writing the same (identifier, user) rows more times.
+func (t *tally) entries() int { return len(t.users) + len(t.days) }
 
 func newTally(from int64) *tally {
 	t := &tally{}

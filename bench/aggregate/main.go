@@ -1,13 +1,22 @@
 // Command aggregate measures discovery's usage aggregation at scale, on SQLite and PostgreSQL:
 //
 //   - it fills a fresh database with N synthetic events (generated in SQL, all in one import
-//     run: Zipf-shaped app popularity, each app used by an audience that shrinks with its
-//     rank, times spread over the last D days, ~5% failures, ~3% OAuth grants);
+//     run) for A discovered apps, each seen under one to four identifiers (an Okta app
+//     instance, an Entra application id, a Google OAuth client, a domain in a proxy CSV log;
+//     about 2.5 per app): Zipf-shaped app popularity, each app used by an audience that shrinks
+//     with its rank and overlaps from one identifier of the app to the next, times spread over
+//     the last D days, ~5% failures; the identifiers, discovered apps and resolution keys are
+//     recorded as an import records them;
 //   - it times discovery.Store.RollUpPending over all of them at once, the worst case (an
-//     import of everything in one run);
-//   - it times the dashboard's queries on the rollups (p50/p95 of 20 runs after 2 warm-ups)
-//     and, as the reference, the dashboard list computed from the raw events the way it was
-//     before the rollups (3 runs), whose results it also checks against the rollups'.
+//     import of everything in one run), which also counts each app's people once across its
+//     identifiers;
+//   - it times the dashboard list (Store.Apps: one row per discovered app, people merged
+//     across identifiers) side by side with the list as it was before discovered apps existed
+//     (one row per identifier from the per-identifier rollups, the same SQL on a table of the
+//     same shape), alternating the two, p50/p95 of 20 runs each after 2 warm-ups, with each
+//     filter; then the other dashboard queries;
+//   - it recounts every discovered app's people and events from the raw events (each person
+//     once over the app's identifiers) and checks the rollups' figures against them, app by app.
 //
 // PostgreSQL comes from PAVED_TEST_POSTGRES_URL (a database of its own is created and dropped);
 // it is skipped with a message when the variable is unset.
@@ -54,7 +63,7 @@ func main() {
 	var cfg config
 	flag.IntVar(&cfg.events, "events", 10_000_000, "raw usage events to generate")
 	flag.IntVar(&cfg.users, "users", 20_000, "people in the simulated organisation")
-	flag.IntVar(&cfg.apps, "apps", 400, "discovered apps")
+	flag.IntVar(&cfg.apps, "apps", 1000, "discovered apps (each seen under 1 to 4 identifiers, 2.5 on average)")
 	flag.IntVar(&cfg.days, "days", 180, "days the events are spread over, up to now")
 	flag.Uint64Var(&cfg.seed, "seed", 20240305, "generator seed (the same seed gives the same events in both databases)")
 	dialects := flag.String("dialects", "sqlite,postgres", "databases to measure, comma-separated")
@@ -65,7 +74,6 @@ func main() {
 		os.Exit(1)
 	}
 }
-
 func run(ctx context.Context, cfg config, dialects []string) error {
 	if cfg.events < 1 || cfg.users < 2 || cfg.apps < 2 || cfg.days < 1 {
 		return errors.New("-events, -days must be ≥ 1, -users and -apps ≥ 2")
@@ -96,8 +104,8 @@ func run(ctx context.Context, cfg config, dialects []string) error {
 		rows = append(rows, r...)
 	}
 
-	fmt.Printf("\nUsage aggregation: %d events, %d users, %d apps (Zipf), %d days; %d CPUs, %s, %s/%s\n\n",
-		cfg.events, cfg.users, cfg.apps, cfg.days, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("\nUsage aggregation: %d events, %d users, %d apps (Zipf) under %d identifiers, %d days; %d CPUs, %s, %s/%s\n\n",
+		cfg.events, cfg.users, cfg.apps, identCount(cfg.apps), cfg.days, runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATABASE\tMEASURE\tRUNS\tP50\tP95\tNOTES")
 	for _, r := range rows {
@@ -215,49 +223,69 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 	roll := time.Since(start)
 	fmt.Fprintf(os.Stderr, "%s: rolled up in %s\n", label, roll.Round(time.Millisecond))
 	add("RollUpPending (all events, one run)", "1", dur(roll), "", fmt.Sprintf("%.0f events/s", float64(cfg.events)/roll.Seconds()))
+	if err := makeBeforeTable(ctx, d); err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
 	if d.Dialect == db.Postgres {
 		// Autovacuum would analyze the fresh rollups within a minute; don't time plans made blind.
-		if _, err := d.ExecContext(ctx, "ANALYZE usage_app_users; ANALYZE usage_app_days; ANALYZE discovered_app_sources"); err != nil {
+		if _, err := d.ExecContext(ctx, `ANALYZE usage_app_users; ANALYZE usage_app_days; ANALYZE discovered_app_sources;
+			ANALYZE usage_discovered_users; ANALYZE discovered_identifiers; ANALYZE discovered_apps; ANALYZE bench_before_apps`); err != nil {
 			return nil, fmt.Errorf("%s: analyze: %w", label, err)
 		}
 	}
 
+	// The dashboard list, per discovered app (now) and per identifier (before), alternating.
+	const warm, runs = 2, 20
+	lists := []struct {
+		name   string
+		filter discovery.AppFilter
+	}{
+		{"no filter, limit 200", discovery.AppFilter{Limit: 200}},
+		{"{Source: okta}", discovery.AppFilter{Source: "okta"}},
+		{"{ShadowOnly}", discovery.AppFilter{ShadowOnly: true}},
+		{"{Triage: new}", discovery.AppFilter{Triage: discovery.TriageNew}},
+	}
+	for _, l := range lists {
+		fmt.Fprintf(os.Stderr, "%s: dashboard list %s, before and now…\n", label, l.name)
+		var nowN, beforeN int
+		before, after, err := sideBySide(warm, runs, func() error {
+			a, err := beforeApps(ctx, d, now, l.filter)
+			beforeN = len(a)
+			return err
+		}, func() error {
+			a, err := st.Apps(ctx, l.filter)
+			nowN = len(a)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: list %s: %w", label, l.name, err)
+		}
+		b50, a50 := pct(before, 50), pct(after, 50)
+		add("list "+l.name+": before (per identifier)", fmt.Sprint(runs), dur(b50), dur(pct(before, 95)), fmt.Sprintf("%d identifiers", beforeN))
+		add("list "+l.name+": now (per app)", fmt.Sprint(runs), dur(a50), dur(pct(after, 95)),
+			fmt.Sprintf("%d apps; now/before %.2f× (p50), %.2f× (p95)", nowN, a50.Seconds()/b50.Seconds(), pct(after, 95).Seconds()/pct(before, 95).Seconds()))
+	}
+
 	top := apps[0]
 	user := userKey(int(top.off))
-	topID, err := st.AppOfIdentifier(ctx, top.key)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", label, err)
-	}
 	queries := []struct {
 		name string
 		fn   func() (string, error)
 	}{
-		{"Apps (no filter, limit 200)", func() (string, error) {
-			a, err := st.Apps(ctx, discovery.AppFilter{Limit: 200})
+		{"Apps {Sort: risk, WithSources}", func() (string, error) {
+			a, err := st.Apps(ctx, discovery.AppFilter{Sort: discovery.SortRisk, WithSources: true})
 			return fmt.Sprintf("%d apps", len(a)), err
 		}},
-		{"Apps {Source: okta}", func() (string, error) {
-			a, err := st.Apps(ctx, discovery.AppFilter{Source: "okta"})
-			return fmt.Sprintf("%d apps", len(a)), err
-		}},
-		{"Apps {ShadowOnly}", func() (string, error) {
-			a, err := st.Apps(ctx, discovery.AppFilter{ShadowOnly: true})
-			return fmt.Sprintf("%d apps", len(a)), err
-		}},
-		{"Apps {Triage: new}", func() (string, error) {
-			a, err := st.Apps(ctx, discovery.AppFilter{Triage: discovery.TriageNew})
-			return fmt.Sprintf("%d apps", len(a)), err
-		}},
-		{"App (top app)", func() (string, error) {
-			a, err := st.App(ctx, topID)
-			return fmt.Sprintf("%d users in 30 d, %d all time", a.Users30, a.UsersAll), err
+		{"App (top app, with its sources)", func() (string, error) {
+			a, err := st.App(ctx, top.id)
+			return fmt.Sprintf("%d users in 30 d, %d all time, %d identifiers", a.Users30, a.UsersAll, len(a.Sources)), err
 		}},
 		{"Users (top app)", func() (string, error) {
-			u, err := st.Users(ctx, topID)
+			u, err := st.Users(ctx, top.id)
 			return fmt.Sprintf("%d rows", len(u)), err
 		}},
 		{"Daily (top app, 30 days)", func() (string, error) {
-			days, err := st.Daily(ctx, topID, 30)
+			days, err := st.Daily(ctx, top.id, 30)
 			return fmt.Sprintf("%d days", len(days)), err
 		}},
 		{"MyUnapprovedApps (one user)", func() (string, error) {
@@ -268,39 +296,38 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 			n, err := st.ActiveUsers(ctx, nil, top.name)
 			return fmt.Sprintf("%d users", n), err
 		}},
+		{"Overview", func() (string, error) {
+			o, err := st.Overview(ctx)
+			return fmt.Sprintf("%d shadow apps, %d people", o.ShadowApps, o.ShadowPeople), err
+		}},
 	}
-	const warm, runs = 2, 20
-	var listP50 time.Duration
 	for _, q := range queries {
 		fmt.Fprintf(os.Stderr, "%s: %s…\n", label, q.name)
 		times, note, err := measure(warm, runs, q.fn)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", label, q.name, err)
 		}
-		if listP50 == 0 {
-			listP50 = pct(times, 50)
-		}
-		add(q.name, fmt.Sprintf("%d", runs), dur(pct(times, 50)), dur(pct(times, 95)), note)
+		add(q.name, fmt.Sprint(runs), dur(pct(times, 50)), dur(pct(times, 95)), note)
 	}
 
-	fmt.Fprintf(os.Stderr, "%s: dashboard list from raw events (reference)…\n", label)
-	var raw []discovery.DiscoveredApp
-	times, _, err := measure(0, 3, func() (string, error) {
-		var err error
-		raw, err = rawApps(ctx, d, now)
-		return "", err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: raw dashboard list: %w", label, err)
-	}
-	rolled, err := st.Apps(ctx, discovery.AppFilter{Limit: 200})
+	fmt.Fprintf(os.Stderr, "%s: every app recounted from raw events (reference)…\n", label)
+	start = time.Now()
+	raw, err := rawApps(ctx, d, now)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	add("reference: Apps from raw usage_events", "3", dur(pct(times, 50)), dur(slices.Max(times)),
-		fmt.Sprintf("raw/rollup %.0f× (p50); %s", pct(times, 50).Seconds()/listP50.Seconds(), compare(raw, rolled)))
+	rawTime := time.Since(start)
+	check, err := compare(ctx, st, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	add("reference: every app from raw usage_events", "1", dur(rawTime), "", check)
+	if _, err := d.ExecContext(ctx, "DROP TABLE bench_before_apps"); err != nil {
+		return nil, fmt.Errorf("%s: drop the before table: %w", label, err)
+	}
 
-	for _, t := range []string{"usage_events", "usage_app_users", "usage_app_days", "discovered_app_sources", "discovered_apps"} {
+	for _, t := range []string{"usage_events", "discovered_identifiers", "discovered_apps", "discovered_app_keys",
+		"usage_app_users", "usage_discovered_users", "usage_app_days", "discovered_app_sources"} {
 		var n int64
 		if err := d.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+t); err != nil {
 			return nil, fmt.Errorf("%s: count %s: %w", label, t, err)
@@ -310,13 +337,15 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 	var mix struct {
 		Failures int64 `db:"failures"`
 		Grants   int64 `db:"grants"`
+		Unknown  int64 `db:"unknown"`
 	}
 	if err := d.GetContext(ctx, &mix, `SELECT COUNT(CASE WHEN outcome = 'failure' THEN 1 END) AS failures,
-		COUNT(CASE WHEN kind = 'oauth_grant' THEN 1 END) AS grants FROM usage_events`); err != nil {
+		COUNT(CASE WHEN kind = 'oauth_grant' THEN 1 END) AS grants, COUNT(CASE WHEN outcome = 'unknown' THEN 1 END) AS unknown FROM usage_events`); err != nil {
 		return nil, fmt.Errorf("%s: event mix: %w", label, err)
 	}
-	add("event mix", "", "", "", fmt.Sprintf("%.1f%% failures, %.1f%% OAuth grants",
-		100*float64(mix.Failures)/float64(cfg.events), 100*float64(mix.Grants)/float64(cfg.events)))
+	pc := func(n int64) float64 { return 100 * float64(n) / float64(cfg.events) }
+	add("event mix", "", "", "", fmt.Sprintf("%.1f%% failures, %.1f%% OAuth grants, %.1f%% proxy records (outcome unknown)",
+		pc(mix.Failures), pc(mix.Grants), pc(mix.Unknown)))
 	return rows, nil
 }
 
@@ -344,6 +373,40 @@ func measure(warm, runs int, fn func() (string, error)) ([]time.Duration, string
 	return times, note, nil
 }
 
+// sideBySide runs a and b warm times each untimed, then runs times each, alternating which
+// goes first, so that both see the same machine; it returns their durations.
+func sideBySide(warm, runs int, a, b func() error) (ta, tb []time.Duration, err error) {
+	for range warm {
+		if err := a(); err != nil {
+			return nil, nil, err
+		}
+		if err := b(); err != nil {
+			return nil, nil, err
+		}
+	}
+	timed := func(fn func() error, into *[]time.Duration) error {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return err
+		}
+		*into = append(*into, time.Since(start))
+		return nil
+	}
+	for i := range runs {
+		first, second := func() error { return timed(a, &ta) }, func() error { return timed(b, &tb) }
+		if i%2 == 1 {
+			first, second = second, first
+		}
+		if err := first(); err != nil {
+			return nil, nil, err
+		}
+		if err := second(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ta, tb, nil
+}
+
 // pct is the p-th percentile of ts by the nearest-rank method.
 func pct(ts []time.Duration, p int) time.Duration {
 	s := slices.Sorted(slices.Values(ts))
@@ -358,51 +421,170 @@ func dur(d time.Duration) string {
 	return fmt.Sprintf("%.2f s", d.Seconds())
 }
 
-// rawApps is the dashboard list as it was computed before the rollups: every app joined to all
-// its raw events and grouped.
-func rawApps(ctx context.Context, d *db.DB, now time.Time) ([]discovery.DiscoveredApp, error) {
-	const usage = `e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke'`
-	q := `SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,
-		COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN e.user_key END) AS users7,
-		COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN e.user_key END) AS users30,
-		COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN e.user_key END) AS users90,
-		COUNT(DISTINCT CASE WHEN ` + usage + ` THEN e.user_key END) AS users_all,
-		COUNT(CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN 1 END) AS events7,
-		COUNT(CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN 1 END) AS events30,
-		COUNT(CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN 1 END) AS events90,
-		COUNT(CASE WHEN ` + usage + ` THEN 1 END) AS events_all,
-		COUNT(CASE WHEN e.outcome = 'failure' THEN 1 END) AS failures
-		FROM discovered_apps d LEFT JOIN apps a ON a.id = d.app_id LEFT JOIN usage_events e ON e.app_key = d.app_key
-		GROUP BY d.app_key, d.display_name, d.app_id, a.slug, a.name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen
-		ORDER BY users30 DESC, events30 DESC, d.display_name LIMIT 200`
-	var args []any
-	for range 2 {
-		for _, days := range []int{7, 30, 90} {
-			args = append(args, db.Time(now.AddDate(0, 0, -days)))
-		}
+// makeBeforeTable creates bench_before_apps: the discovered apps table as it was before
+// identifiers were grouped into apps (one row per identifier, keyed by it, with its triage,
+// note and assignee), filled from the identifiers and their apps, so that the list as it was
+// then can run on the same rollups.
+func makeBeforeTable(ctx context.Context, d *db.DB) error {
+	typ := "TIMESTAMP"
+	if d.Dialect == db.Postgres {
+		typ = "TIMESTAMPTZ"
 	}
-	var out []discovery.DiscoveredApp
+	_, err := d.ExecContext(ctx, `CREATE TABLE bench_before_apps (
+		app_key TEXT PRIMARY KEY, display_name TEXT NOT NULL, app_id BIGINT REFERENCES apps (id) ON DELETE SET NULL,
+		triage TEXT NOT NULL DEFAULT 'new', note TEXT NOT NULL DEFAULT '', assignee TEXT NOT NULL DEFAULT '',
+		first_seen `+typ+` NOT NULL, last_seen `+typ+` NOT NULL)`)
+	if err != nil {
+		return fmt.Errorf("create the before table: %w", err)
+	}
+	if _, err := d.ExecContext(ctx, `INSERT INTO bench_before_apps (app_key, display_name, app_id, triage, note, assignee, first_seen, last_seen)
+		SELECT i.app_key, i.display_name, i.app_id, a.triage, a.note, a.assignee, i.first_seen, i.last_seen
+		FROM discovered_identifiers i JOIN discovered_apps a ON a.id = i.discovered_app_id`); err != nil {
+		return fmt.Errorf("fill the before table: %w", err)
+	}
+	return nil
+}
+
+// beforeApp is a row of the list as it was: one identifier.
+type beforeApp struct {
+	Key       string       `db:"app_key"`
+	Name      string       `db:"display_name"`
+	AppID     *int64       `db:"app_id"`
+	Slug      *string      `db:"slug"`
+	AppName   *string      `db:"app_name"`
+	Status    *string      `db:"status"`
+	Triage    string       `db:"triage"`
+	Note      string       `db:"note"`
+	Assignee  string       `db:"assignee"`
+	FirstSeen db.Timestamp `db:"first_seen"`
+	LastSeen  db.Timestamp `db:"last_seen"`
+	Users7    int          `db:"users7"`
+	Users30   int          `db:"users30"`
+	Users90   int          `db:"users90"`
+	UsersAll  int          `db:"users_all"`
+	Events7   int          `db:"events7"`
+	Events30  int          `db:"events30"`
+	Events90  int          `db:"events90"`
+	EventsAll int          `db:"events_all"`
+	Failures  int          `db:"failures"`
+}
+
+// beforeApps is the dashboard list as it was computed before discovered apps grouped
+// identifiers: one row per identifier, its people and events from the per-identifier
+// rollups. The SQL is that of the code then, on bench_before_apps.
+func beforeApps(ctx context.Context, d *db.DB, now time.Time, f discovery.AppFilter) ([]beforeApp, error) {
+	var args []any
+	for _, days := range []int{7, 30, 90} {
+		args = append(args, now.AddDate(0, 0, -days))
+	}
+	for _, days := range []int{7, 30, 90} {
+		args = append(args, now.AddDate(0, 0, -days).Format(time.DateOnly))
+	}
+	var where []string
+	if f.Triage != "" {
+		where, args = append(where, "d.triage = ?"), append(args, f.Triage)
+	}
+	if f.Source != "" {
+		where, args = append(where, "EXISTS (SELECT 1 FROM discovered_app_sources x WHERE x.app_key = d.app_key AND x.source = ?)"), append(args, f.Source)
+	}
+	if f.ShadowOnly {
+		where = append(where, "(a.status IS NULL OR a.status NOT IN ('approved', 'approved_with_conditions'))")
+	}
+	q := `SELECT d.app_key, d.display_name, d.app_id, a.slug, a.name AS app_name, a.status, d.triage, d.note, d.assignee, d.first_seen, d.last_seen,
+		COALESCE(u.users7, 0) AS users7, COALESCE(u.users30, 0) AS users30, COALESCE(u.users90, 0) AS users90,
+		COALESCE(u.users_all, 0) AS users_all, COALESCE(v.events7, 0) AS events7, COALESCE(v.events30, 0) AS events30,
+		COALESCE(v.events90, 0) AS events90, COALESCE(v.events_all, 0) AS events_all, COALESCE(v.failures, 0) AS failures
+		FROM bench_before_apps d LEFT JOIN apps a ON a.id = d.app_id
+		LEFT JOIN (SELECT app_key,
+			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users7,
+			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users30,
+			COUNT(CASE WHEN last_used >= ? THEN 1 END) AS users90,
+			COUNT(last_used) AS users_all
+			FROM usage_app_users GROUP BY app_key) u ON u.app_key = d.app_key
+		LEFT JOIN (SELECT app_key,
+			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events7,
+			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events30,
+			SUM(CASE WHEN day >= ? THEN events ELSE 0 END) AS events90,
+			SUM(events) AS events_all, SUM(failures) AS failures
+			FROM usage_app_days GROUP BY app_key) v ON v.app_key = d.app_key`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 200
+	}
+	q += fmt.Sprintf(` ORDER BY users30 DESC, events30 DESC, d.display_name LIMIT %d`, limit)
+	var out []beforeApp
 	if err := d.SelectContext(ctx, &out, d.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("raw dashboard list: %w", err)
+		return nil, fmt.Errorf("list as before: %w", err)
 	}
 	return out, nil
 }
 
-// compare checks the rollups' dashboard list against the raw one, app by app. Event counts over
-// a window are left out: the rollups count whole UTC days, the raw query exact times.
-func compare(raw, rolled []discovery.DiscoveredApp) string {
-	byKey := map[string]discovery.DiscoveredApp{}
-	for _, a := range raw {
-		byKey[a.Name] = a
+// rawApps recounts every discovered app from the raw events: each person once over all the
+// app's identifiers.
+func rawApps(ctx context.Context, d *db.DB, now time.Time) ([]discovery.DiscoveredApp, error) {
+	const usage = `e.outcome IN ('success', 'unknown') AND e.kind <> 'oauth_revoke'`
+	q := `SELECT i.discovered_app_id AS id, MIN(i.display_name) AS display_name,
+		COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN e.user_key END) AS users7,
+		COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN e.user_key END) AS users30,
+		COUNT(DISTINCT CASE WHEN e.occurred_at >= ? AND ` + usage + ` THEN e.user_key END) AS users90,
+		COUNT(DISTINCT CASE WHEN ` + usage + ` THEN e.user_key END) AS users_all,
+		COUNT(CASE WHEN ` + usage + ` THEN 1 END) AS events_all,
+		COUNT(CASE WHEN e.outcome = 'failure' THEN 1 END) AS failures
+		FROM discovered_identifiers i JOIN usage_events e ON e.app_key = i.app_key
+		GROUP BY i.discovered_app_id`
+	var args []any
+	for _, days := range []int{7, 30, 90} {
+		args = append(args, db.Time(now.AddDate(0, 0, -days)))
 	}
-	checked, bad := 0, 0
+	var out []discovery.DiscoveredApp
+	if err := d.SelectContext(ctx, &out, d.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("recount from raw events: %w", err)
+	}
+	return out, nil
+}
+
+// compare checks every discovered app's figures (the list's first 500 apps, then the others
+// one by one) against the raw recount. Event counts over a window are left out: the rollups
+// count whole UTC days, the raw query exact times.
+func compare(ctx context.Context, st *discovery.Store, raw []discovery.DiscoveredApp) (string, error) {
+	rolled, err := st.Apps(ctx, discovery.AppFilter{Limit: 500})
+	if err != nil {
+		return "", err
+	}
+	listed := map[int64]bool{}
+	for _, a := range rolled {
+		listed[a.ID] = true
+	}
+	for _, r := range raw {
+		if !listed[r.ID] {
+			a, err := st.App(ctx, r.ID)
+			if err != nil {
+				return "", err
+			}
+			rolled = append(rolled, a)
+		}
+	}
+	byID := map[int64]discovery.DiscoveredApp{}
+	for _, a := range raw {
+		byID[a.ID] = a
+	}
+	checked, bad, multi := 0, 0, 0
 	var first string
 	for _, a := range rolled {
-		r, ok := byKey[a.Name]
+		r, ok := byID[a.ID]
 		if !ok {
-			continue
+			if a.UsersAll == 0 && a.EventsAll == 0 && a.Failures == 0 {
+				continue // no events: nothing to recount
+			}
+			r = discovery.DiscoveredApp{}
 		}
 		checked++
+		if a.Identifiers > 1 {
+			multi++
+		}
 		if a.Users7 != r.Users7 || a.Users30 != r.Users30 || a.Users90 != r.Users90 || a.UsersAll != r.UsersAll ||
 			a.EventsAll != r.EventsAll || a.Failures != r.Failures {
 			if bad == 0 {
@@ -414,18 +596,58 @@ func compare(raw, rolled []discovery.DiscoveredApp) string {
 		}
 	}
 	if bad > 0 {
-		return fmt.Sprintf("MISMATCH in %d of %d apps%s", bad, checked, first)
+		return fmt.Sprintf("MISMATCH in %d of %d apps%s", bad, checked, first), nil
 	}
-	return fmt.Sprintf("users and all-time counts match for %d apps", checked)
+	if checked < len(raw) {
+		return fmt.Sprintf("MISMATCH: %d apps have raw events, %d were checked", len(raw), checked), nil
+	}
+	return fmt.Sprintf("people (7/30/90 d, all), events and failures match for all %d apps (%d under several identifiers)", checked, multi), nil
 }
 
-// benchApp is one generated app. Its audience is off, off+1, … off+pop-1 (modulo the users).
+// benchIdent is one identifier of a generated app, and the source whose events name it.
+type benchIdent struct {
+	key, name, source, kind string
+}
+
+// benchApp is one generated discovered app. Its audience is off, off+1, … off+pop-1 (modulo
+// the users), shifted by pop/3 from one of its identifiers to the next, so the people seen
+// under two identifiers of an app overlap without being the same.
 type benchApp struct {
-	key, name string
-	pop, off  int64
+	id       int64
+	name     string
+	pop, off int64
+	idents   []benchIdent
+	catalog  bool
 }
 
 func userKey(i int) string { return fmt.Sprintf("user%06d@northwind.example", i) }
+
+// identsOf returns the identifiers app i is seen under: always an Okta app instance; an Entra
+// application id for three apps in four; a Google OAuth client for every other app; a domain
+// in a proxy log for one app in four (2.5 identifiers an app on average): 4, 2, 3 or 1 by i
+// mod 4, which eventsSQL relies on.
+func identsOf(i int, name string) []benchIdent {
+	ids := []benchIdent{{discovery.KeyOkta + fmt.Sprintf("0oa%017d", i), name, "okta", "sso_login"}}
+	if i%4 != 3 {
+		ids = append(ids, benchIdent{discovery.KeyEntra + fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), name, "entra", "sso_login"})
+	}
+	if i%2 == 0 {
+		ids = append(ids, benchIdent{discovery.KeyGoogle + fmt.Sprintf("%d-bench.apps.googleusercontent.com", 100000+i), name, "google", "oauth_grant"})
+	}
+	if i%4 == 0 {
+		ids = append(ids, benchIdent{discovery.KeyDomain + fmt.Sprintf("app%04d-bench.example", i), "", "csv", "sso_login"})
+	}
+	return ids
+}
+
+// identCount is how many identifiers apps apps have.
+func identCount(apps int) int {
+	n := 0
+	for i := range apps {
+		n += len(identsOf(i, ""))
+	}
+	return n
+}
 
 // Constants of the SQL pseudo-random numbers: r_k(n) = ((n·A_k + S_k) mod M) / M, one stream
 // per k. Deterministic, so the same seed gives the same events in both databases, and products
@@ -434,21 +656,19 @@ const modulus = 2147483647
 
 var multipliers = [...]int64{1583458089, 784588716, 1222621691, 950706376, 1036675201}
 
-// generate stores cfg.events events and their discovered apps, in one import run, and links
-// every fifth app to an approved catalogue app. It returns the apps, most popular first.
+// generate stores cfg.events events in one import run, with their identifiers, discovered
+// apps and resolution keys as an import records them, and links every fifth app to an
+// approved catalogue app. It returns the apps, most popular first.
 func generate(ctx context.Context, cfg config, d *db.DB, now time.Time) ([]benchApp, error) {
 	apps := make([]benchApp, cfg.apps)
-	seen := map[string]bool{}
 	for i := range apps {
 		name := fmt.Sprintf("Bench App %04d", i)
-		key := discovery.KeyName + discovery.NormalizeAppName(name)
-		if seen[key] {
-			return nil, fmt.Errorf("app key %q twice", key)
-		}
-		seen[key] = true
 		// An app's audience shrinks with its rank, so people use a few dozen apps, not all.
 		pop := max(int64(cfg.users)*4/int64(i+4), min(50, int64(cfg.users)))
-		apps[i] = benchApp{key: key, name: name, pop: pop, off: int64(i) * 7919 % int64(cfg.users)}
+		apps[i] = benchApp{name: name, pop: pop, off: int64(i) * 7919 % int64(cfg.users), idents: identsOf(i, name), catalog: i%5 == 1}
+		if n := [...]int{4, 2, 3, 1}[i%4]; len(apps[i].idents) != n {
+			return nil, fmt.Errorf("app %d has %d identifiers, eventsSQL expects %d", i, len(apps[i].idents), n)
+		}
 	}
 
 	var runID int64
@@ -456,31 +676,55 @@ func generate(ctx context.Context, cfg config, d *db.DB, now time.Time) ([]bench
 		VALUES ('okta', 'okta', 'bench', 'finished', ?, ?, ?, ?) RETURNING id`), now, now, cfg.events, cfg.events); err != nil {
 		return nil, fmt.Errorf("import run: %w", err)
 	}
-	// A scratch table the generator joins on: app index → key, name, audience.
-	if _, err := d.ExecContext(ctx, `CREATE TABLE bench_apps (idx INTEGER PRIMARY KEY, app_key TEXT NOT NULL, display_name TEXT NOT NULL, pop BIGINT NOT NULL, off BIGINT NOT NULL)`); err != nil {
+	// A scratch table the generator joins on: app index·4 + identifier index → identifier,
+	// source and the app's audience.
+	if _, err := d.ExecContext(ctx, `CREATE TABLE bench_idents (id INTEGER PRIMARY KEY, k INTEGER NOT NULL,
+		app_key TEXT NOT NULL, display_name TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, pop BIGINT NOT NULL, off BIGINT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("scratch table: %w", err)
 	}
+	first := db.Time(now.AddDate(0, 0, -cfg.days))
 	err := d.InTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO categories (slug, name) VALUES ('bench', 'Bench')`); err != nil {
 			return fmt.Errorf("category: %w", err)
 		}
-		for i, a := range apps {
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO bench_apps (idx, app_key, display_name, pop, off) VALUES (?, ?, ?, ?, ?)`), i, a.key, a.name, a.pop, a.off); err != nil {
-				return fmt.Errorf("scratch app: %w", err)
-			}
-			var appID *int64
-			triage := discovery.TriageNew
-			if i%5 == 1 {
+		for i := range apps {
+			a := &apps[i]
+			var catalogID *int64
+			triage, rkeys := discovery.TriageNew, []string{discovery.KeyName + discovery.NormalizeAppName(a.name)}
+			if a.catalog {
 				var id int64
 				if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO apps (slug, name, category, status, created_at, updated_at) VALUES (?, ?, 'bench', 'approved', ?, ?) RETURNING id`),
 					fmt.Sprintf("bench-app-%04d", i), a.name, now, now); err != nil {
 					return fmt.Errorf("catalogue app: %w", err)
 				}
-				appID, triage = &id, discovery.TriageSanctioned
+				catalogID, triage, rkeys = &id, discovery.TriageSanctioned, []string{fmt.Sprintf("catalog:%d", id)}
 			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_apps (app_key, display_name, app_id, triage, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)`),
-				a.key, a.name, appID, triage, db.Time(now.AddDate(0, 0, -cfg.days)), now); err != nil {
+			if err := tx.GetContext(ctx, &a.id, tx.Rebind(`INSERT INTO discovered_apps (display_name, app_id, triage, first_seen, last_seen) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+				a.name, catalogID, triage, first, now); err != nil {
 				return fmt.Errorf("discovered app: %w", err)
+			}
+			for k, id := range a.idents {
+				name := id.name
+				if name == "" { // a proxy log names the domain only; it resolves by its registrable domain
+					name = strings.TrimPrefix(id.key, discovery.KeyDomain)
+					if !a.catalog {
+						rkeys = append(rkeys, discovery.KeyName+discovery.NormalizeAppName(discovery.RegistrableDomain(name)))
+					}
+				}
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO bench_idents (id, k, app_key, display_name, source, kind, pop, off) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+					4*i+k, k, id.key, name, id.source, id.kind, a.pop, a.off); err != nil {
+					return fmt.Errorf("scratch identifier: %w", err)
+				}
+				// Span from the events, below.
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_identifiers (app_key, display_name, app_id, discovered_app_id, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)`),
+					id.key, name, catalogID, a.id, first, now); err != nil {
+					return fmt.Errorf("identifier: %w", err)
+				}
+			}
+			for _, k := range rkeys {
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO discovered_app_keys (key, discovered_app_id) VALUES (?, ?)`), k, a.id); err != nil {
+					return fmt.Errorf("resolution key: %w", err)
+				}
 			}
 		}
 		return nil
@@ -507,18 +751,47 @@ func generate(ctx context.Context, cfg config, d *db.DB, now time.Time) ([]bench
 		defer func() { _, _ = conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA cache_size = %d", cache)) }()
 	}
 	const chunk = 500_000 // rows per statement (and transaction): progress, and a bounded WAL
+	started := time.Now()
 	for lo := 0; lo < cfg.events; lo += chunk {
 		hi := min(lo+chunk, cfg.events)
 		if _, err := conn.ExecContext(ctx, eventsSQL(d.Dialect, cfg, runID, now, lo, hi)); err != nil {
 			return nil, fmt.Errorf("events %d–%d: %w", lo, hi, err)
 		}
-		fmt.Fprintf(os.Stderr, "  %d/%d\n", hi, cfg.events)
+		fmt.Fprintf(os.Stderr, "  %d/%d (%s)\n", hi, cfg.events, time.Since(started).Round(time.Second))
 	}
 	// What an import's batches record as they commit, and what the rollup reads up to.
 	if _, err := conn.ExecContext(ctx, d.Rebind("UPDATE import_runs SET last_event_id = (SELECT MAX(id) FROM usage_events WHERE import_run_id = ?) WHERE id = ?"), runID, runID); err != nil {
 		return nil, fmt.Errorf("last event id: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "DROP TABLE bench_apps"); err != nil {
+	// Each identifier's span is its events', as an import records it: one pass over the events.
+	type span struct {
+		key         string
+		first, last db.Timestamp
+	}
+	var spans []span
+	rs, err := conn.QueryContext(ctx, d.Rebind(`SELECT app_key, MIN(occurred_at), MAX(occurred_at) FROM usage_events WHERE import_run_id = ? GROUP BY app_key`), runID)
+	if err != nil {
+		return nil, fmt.Errorf("identifier spans: %w", err)
+	}
+	for rs.Next() {
+		var sp span
+		if err := rs.Scan(&sp.key, &sp.first, &sp.last); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("identifier spans: %w", err)
+		}
+		spans = append(spans, sp)
+	}
+	if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+		return nil, fmt.Errorf("identifier spans: %w", err)
+	}
+	for _, sp := range spans {
+		if _, err := conn.ExecContext(ctx, d.Rebind("UPDATE discovered_identifiers SET first_seen = ?, last_seen = ? WHERE app_key = ?"),
+			db.Time(sp.first.Time), db.Time(sp.last.Time), sp.key); err != nil {
+			return nil, fmt.Errorf("identifier span: %w", err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "  identifier spans recorded (%s)\n", time.Since(started).Round(time.Second))
+	if _, err := conn.ExecContext(ctx, "DROP TABLE bench_idents"); err != nil {
 		return nil, fmt.Errorf("drop scratch table: %w", err)
 	}
 	if d.Dialect == db.Postgres {
@@ -558,26 +831,29 @@ func eventsSQL(d db.Dialect, cfg config, runID int64, now time.Time, lo, hi int)
 		// The text form the driver writes for a UTC time.Time (see db.Open's _time_format).
 		at = fmt.Sprintf("strftime('%%Y-%%m-%%d %%H:%%M:%%S', %d - r.t, 'unixepoch') || '+00:00'", now.Unix())
 	}
-	cube := "r.a * r.a * r.a"
-	// App rank ~ apps·U³: Zipf-like, the top app gets ~1/7 of the events with 400 apps. The
-	// person is uniform within the app's audience. ~5% fail, ~3% are OAuth grants (from Google).
+	cube := "a * a * a"
+	// App rank ~ apps·U³: Zipf-like, the top app gets ~1/10 of the events with 1,000 apps. The
+	// identifier is uniform among the app's (12 is a multiple of 1…4), the person uniform
+	// within the identifier's audience. ~5% fail; a proxy log records the rest as unknown.
 	return fmt.Sprintf(`INSERT INTO usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id)
-		SELECT CASE WHEN r.g < 0.03 THEN 'google' ELSE 'okta' END,
+		SELECT b.source,
 			%[1]s,
 			%[2]s,
 			'user' || %[3]s || '@northwind.example',
-			b.app_key, b.display_name,
-			CASE WHEN r.g < 0.03 THEN 'oauth_grant' ELSE 'sso_login' END,
-			CASE WHEN r.f < 0.05 THEN 'failure' ELSE 'success' END,
+			b.app_key, b.display_name, b.kind,
+			CASE WHEN r.f < 0.05 THEN 'failure' WHEN b.source = 'csv' THEN 'unknown' ELSE 'success' END,
 			'', %[4]d
-		FROM (SELECT n, %[5]s AS a, %[6]s AS u, %[7]s AS t, %[8]s AS f, %[9]s AS g FROM %[10]s) r
-		CROSS JOIN bench_apps b
-		WHERE b.idx = %[11]s`,
+		FROM (SELECT n, u, t, f, ai * 4 + %[12]s %% (CASE ai %% 4 WHEN 0 THEN 4 WHEN 1 THEN 2 WHEN 2 THEN 3 ELSE 1 END) AS ident
+			FROM (SELECT n, %[11]s AS ai, %[6]s AS u, %[7]s AS t, %[8]s AS f, %[9]s AS g
+				FROM (SELECT n, %[5]s AS a FROM %[10]s) r0) r1) r
+		CROSS JOIN bench_idents b
+		WHERE b.id = r.ident`,
 		fmt.Sprintf(pad, "r.n", 10),
 		at,
-		fmt.Sprintf(pad, "(b.off + "+trunc("b.pop * r.u")+") % "+fmt.Sprint(cfg.users), 6),
+		fmt.Sprintf(pad, "(b.off + b.k * (b.pop / 3) + "+trunc("b.pop * r.u")+") % "+fmt.Sprint(cfg.users), 6),
 		runID,
 		r(0), r(1), trunc(r(2)+" * "+fmt.Sprint(span)), r(3), r(4),
 		series,
-		trunc(fmt.Sprintf("%d * %s", cfg.apps, cube)))
+		trunc(fmt.Sprintf("%d * %s", cfg.apps, cube)),
+		trunc("g * 12"))
 }
