@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// The tally's bound counts the per-identifier entries only: the per-app people entries never
-// outnumber them, and counting them too would make imports roll up twice as often.
+// The tally's bound counts the per-identifier entries only: the people entries (per identifier
+// and person, summed per app when applied) never outnumber them, and counting them too would
+// make imports roll up twice as often.
 func TestTallyEntriesBoundThePerIdentifierRows(t *testing.T) {
 	at := time.Date(2026, 3, 5, 9, 0, 0, 0, time.UTC)
 	ev := func(app, user string) UsageEvent {
@@ -15,21 +16,17 @@ func TestTallyEntriesBoundThePerIdentifierRows(t *testing.T) {
 	tests := []struct {
 		name            string
 		events          []UsageEvent
-		apps            map[string]int64 // identifier → discovered app
 		entries, people int
 	}{
-		{"one identifier, two people", []UsageEvent{ev("okta:a", "ann@x"), ev("okta:a", "bob@x"), ev("okta:a", "ann@x")},
-			map[string]int64{"okta:a": 1}, 3, 2},
-		{"two identifiers of one app, the same person", []UsageEvent{ev("okta:a", "ann@x"), ev("entra:a", "ann@x")},
-			map[string]int64{"okta:a": 1, "entra:a": 1}, 4, 1},
-		{"two apps", []UsageEvent{ev("okta:a", "ann@x"), ev("okta:b", "ann@x")},
-			map[string]int64{"okta:a": 1, "okta:b": 2}, 4, 2},
+		{"one identifier, two people", []UsageEvent{ev("okta:a", "ann@x"), ev("okta:a", "bob@x"), ev("okta:a", "ann@x")}, 3, 2},
+		{"two identifiers, the same person", []UsageEvent{ev("okta:a", "ann@x"), ev("entra:a", "ann@x")}, 4, 2},
+		{"two identifiers, two people", []UsageEvent{ev("okta:a", "ann@x"), ev("okta:b", "bob@x")}, 4, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tl := newTally(0)
 			for _, e := range tt.events {
-				tl.add(e, e.UserEmail, e.UserEmail, tt.apps[e.AppKey], at)
+				tl.add(e, e.UserEmail, e.UserEmail, at)
 			}
 			if got := tl.entries(); got != tt.entries {
 				t.Errorf("entries() = %d, want %d (users %d, days %d)", got, tt.entries, len(tl.users), len(tl.days))
