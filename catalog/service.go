@@ -21,11 +21,9 @@ type Outbox interface {
 
 // Service is the catalogue: its rules and its storage.
 type Service struct {
-	db       *db.DB
-	outbox   Outbox
-	index    Index
-	notifier Notifier
-	usage    UsageCounter
+	db     *db.DB
+	outbox Outbox
+	index  Index
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

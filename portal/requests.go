@@ -10,13 +10,14 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
 // memberOf is the signed-in person as the request rules see them.
-func memberOf(c *gin.Context) catalog.Member {
+func memberOf(c *gin.Context) requests.Member {
 	p := principalOf(c)
-	m := catalog.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c)}
+	m := requests.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c)}
 	for _, r := range p.Roles {
 		m.Roles = append(m.Roles, string(r))
 	}
@@ -31,12 +32,12 @@ func requestParam(c *gin.Context) (int64, bool) {
 // requestListView is "My requests" and the committee's queue.
 type requestListView struct {
 	Heading, Intro string
-	Requests       []catalog.RequestSummary
+	Requests       []requests.RequestSummary
 	Empty          string
 }
 
 func (s *Server) myRequests(c *gin.Context) {
-	list, err := s.catalog.RequestsOf(c.Request.Context(), principalOf(c).User.ID)
+	list, err := s.requests.RequestsOf(c.Request.Context(), principalOf(c).User.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -47,7 +48,7 @@ func (s *Server) myRequests(c *gin.Context) {
 }
 
 func (s *Server) votingQueue(c *gin.Context) {
-	list, err := s.catalog.OpenRequests(c.Request.Context(), catalog.StateVoting, catalog.StateReviewed, catalog.StateInReview, catalog.StateSubmitted)
+	list, err := s.requests.OpenRequests(c.Request.Context(), requests.StateVoting, requests.StateReviewed, requests.StateInReview, requests.StateSubmitted)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -58,7 +59,7 @@ func (s *Server) votingQueue(c *gin.Context) {
 		Intro: "Open requests, most wanted first. Votes are open on those marked “Voting”.", Requests: list, Empty: "Nothing is waiting for the committee."})
 }
 
-func sortByDemand(list []catalog.RequestSummary) {
+func sortByDemand(list []requests.RequestSummary) {
 	for i := 1; i < len(list); i++ {
 		for j := i; j > 0 && list[j].Demand > list[j-1].Demand; j-- {
 			list[j], list[j-1] = list[j-1], list[j]
@@ -68,20 +69,20 @@ func sortByDemand(list []catalog.RequestSummary) {
 
 // proposalView is the proposal form with approved apps that may already cover the need.
 type proposalView struct {
-	Form    catalog.ProposalInput
+	Form    requests.ProposalInput
 	Errors  map[string]string
 	Similar []catalog.IndexDoc
 	Classes []catalog.Classification
-	Cur     []catalog.Currency
+	Cur     []requests.Currency
 }
 
 func (s *Server) proposalForm(c *gin.Context) {
-	in := catalog.ProposalInput{Name: c.Query("name"), EstimateCurrency: "EUR", DataClassification: "internal"}
+	in := requests.ProposalInput{Name: c.Query("name"), EstimateCurrency: "EUR", DataClassification: "internal"}
 	s.renderProposal(c, http.StatusOK, in, nil)
 }
 
-func (s *Server) renderProposal(c *gin.Context, status int, in catalog.ProposalInput, fieldErrs map[string]string) {
-	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: catalog.Currencies()}
+func (s *Server) renderProposal(c *gin.Context, status int, in requests.ProposalInput, fieldErrs map[string]string) {
+	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: requests.Currencies()}
 	if q := strings.TrimSpace(in.Name + " " + in.UseCase); q != "" {
 		res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: []catalog.Status{catalog.StatusApproved, catalog.StatusApprovedWithConditions}, Limit: 3})
 		if err == nil {
@@ -96,10 +97,10 @@ func (s *Server) renderProposal(c *gin.Context, status int, in catalog.ProposalI
 }
 
 func (s *Server) propose(c *gin.Context) {
-	in := catalog.ProposalInput{Name: c.PostForm("name"), Website: c.PostForm("website"), UseCase: c.PostForm("use_case"),
+	in := requests.ProposalInput{Name: c.PostForm("name"), Website: c.PostForm("website"), UseCase: c.PostForm("use_case"),
 		DataClassification: c.PostForm("data_classification"), ExpectedUsers: c.PostForm("expected_users"),
 		Estimate: c.PostForm("estimate"), EstimateCurrency: c.PostForm("estimate_currency")}
-	r, err := s.catalog.Propose(c.Request.Context(), memberOf(c), in)
+	r, err := s.requests.Propose(c.Request.Context(), memberOf(c), in)
 	if err != nil {
 		if fields, ok := formErrors(err); ok {
 			s.renderProposal(c, statusOfErr(err), in, fields)
@@ -113,7 +114,7 @@ func (s *Server) propose(c *gin.Context) {
 }
 
 func (s *Server) requestAccess(c *gin.Context) {
-	r, err := s.catalog.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
+	r, err := s.requests.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
 	if err != nil {
 		if _, ok := formErrors(err); ok {
 			s.flash(c, "error", "Tick the box to accept the conditions of use, then ask again.")
@@ -123,7 +124,7 @@ func (s *Server) requestAccess(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if r.State == catalog.StateDecided {
+	if r.State == requests.StateDecided {
 		s.flash(c, "success", "Access to "+r.AppName+" is granted. The instructions are below.")
 		c.Redirect(http.StatusSeeOther, "/apps/"+c.Param("slug"))
 		return
@@ -134,15 +135,15 @@ func (s *Server) requestAccess(c *gin.Context) {
 
 // requestView is one request's page.
 type requestView struct {
-	R            catalog.Request
-	Timeline     []catalog.TimelineEvent
-	Funding      catalog.Funding
+	R            requests.Request
+	Timeline     []requests.TimelineEvent
+	Funding      requests.Funding
 	Demand       int
-	Votes        []catalog.VoteRow
+	Votes        []requests.VoteRow
 	MyVote       string
-	Tally        catalog.TallyResult
+	Tally        requests.TallyResult
 	Tallied      bool
-	Review       catalog.ReviewChecklist
+	Review       requests.ReviewChecklist
 	Reviewed     bool
 	IsRequester  bool
 	SeesNames    bool // committee and security see who pledged and voted
@@ -154,11 +155,11 @@ type requestView struct {
 	CanSupport   bool
 	Categories   []catalog.Category
 	Usable       []catalog.IndexDoc
-	Currencies   []catalog.Currency
+	Currencies   []requests.Currency
 	Certs        []string
 	Classes      []catalog.Classification
 	Errors       map[string]string
-	Comments     []catalog.Comment
+	Comments     []requests.Comment
 	App          *catalog.AppDetail
 	Alternatives []catalog.Alternative
 }
@@ -174,7 +175,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 		return
 	}
 	ctx := c.Request.Context()
-	r, err := s.catalog.Request(ctx, id)
+	r, err := s.requests.Request(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -182,26 +183,26 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	roles := rolesOf(c)
 	me := principalOf(c).User.ID
 	v := requestView{R: r, IsRequester: r.RequesterID == me, SeesNames: roles.Has(auth.RoleCommittee), Errors: fieldErrs,
-		Currencies: catalog.Currencies(), Certs: catalog.CertificationKeys(), Classes: catalog.Classifications}
-	if v.Timeline, err = s.catalog.Timeline(ctx, id); err != nil {
+		Currencies: requests.Currencies(), Certs: requests.CertificationKeys(), Classes: catalog.Classifications}
+	if v.Timeline, err = s.requests.Timeline(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if v.Comments, err = s.catalog.Comments(ctx, id); err != nil {
+	if v.Comments, err = s.requests.Comments(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if v.Funding, err = s.catalog.FundingOf(ctx, id); err != nil {
+	if v.Funding, err = s.requests.FundingOf(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if v.Demand, err = s.catalog.Demand(ctx, r, v.Funding.Supporters); err != nil {
+	if v.Demand, err = s.requests.Demand(ctx, r, v.Funding.Supporters); err != nil {
 		s.fail(c, err)
 		return
 	}
 	v.Tally, v.Tallied = r.Tally()
 	v.Review, v.Reviewed = r.Review()
-	votes, err := s.catalog.VoteRows(ctx, id)
+	votes, err := s.requests.VoteRows(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -217,10 +218,10 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	open := r.State.Open()
 	v.CanWithdraw = open && v.IsRequester
 	v.CanSupport = open && !v.IsRequester
-	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == catalog.StateSubmitted || r.State == catalog.StateInReview)
-	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == catalog.StateReviewed && r.Kind == catalog.KindNewApp
-	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == catalog.StateVoting
-	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == catalog.StateVoteClosed || (r.Kind == catalog.KindAccess && r.State == catalog.StateReviewed))
+	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == requests.StateSubmitted || r.State == requests.StateInReview)
+	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateReviewed && r.Kind == requests.KindNewApp
+	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateVoting
+	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == requests.StateVoteClosed || (r.Kind == requests.KindAccess && r.State == requests.StateReviewed))
 	if v.CanDecide {
 		if v.Categories, err = s.catalog.Categories(ctx); err != nil {
 			s.fail(c, err)
@@ -231,7 +232,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 			return
 		}
 	}
-	if r.State == catalog.StateDecided && r.AppID != nil {
+	if r.State == requests.StateDecided && r.AppID != nil {
 		// The requester, supporters and pledgers see the guidance where they look for it.
 		if a, err := s.catalog.AppByID(ctx, *r.AppID); err == nil {
 			if d, err := s.catalog.Detail(ctx, a.Slug); err == nil {
@@ -244,7 +245,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 
 // requestAction runs one change on a request and comes back to its page, showing field errors
 // or a conflict there.
-func (s *Server) requestAction(do func(c *gin.Context, m catalog.Member, id int64) (string, error)) gin.HandlerFunc {
+func (s *Server) requestAction(do func(c *gin.Context, m requests.Member, id int64) (string, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, ok := requestParam(c)
 		if !ok {
@@ -286,45 +287,45 @@ func (s *Server) requestRoutes() []route {
 		{"GET", "/requests/:id", employee, s.requestPage},
 		{"POST", "/apps/:slug/access", employee, s.requestAccess},
 		{"GET", "/voting", access{Role: auth.RoleCommittee}, s.votingQueue},
-		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.AddComment(c.Request.Context(), m, id, c.PostForm("body"))
+		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.AddComment(c.Request.Context(), m, id, c.PostForm("body"))
 			return "Comment added.", err
 		})},
-		{"POST", "/requests/:id/support", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			return "Thanks: your support is counted.", s.catalog.Support(c.Request.Context(), m, id)
+		{"POST", "/requests/:id/support", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			return "Thanks: your support is counted.", s.requests.Support(c.Request.Context(), m, id)
 		})},
-		{"POST", "/requests/:id/pledge", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.SetPledge(c.Request.Context(), m, id, catalog.PledgeInput{CostCentre: c.PostForm("cost_centre"),
+		{"POST", "/requests/:id/pledge", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.SetPledge(c.Request.Context(), m, id, requests.PledgeInput{CostCentre: c.PostForm("cost_centre"),
 				Amount: c.PostForm("amount"), Currency: c.PostForm("currency"), Period: c.PostForm("period"), Seats: c.PostForm("seats")})
 			return "Your pledge is recorded. You can change or withdraw it until the decision.", err
 		})},
-		{"POST", "/requests/:id/pledge/withdraw", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			return "Your pledge is withdrawn.", s.catalog.WithdrawPledge(c.Request.Context(), m, id)
+		{"POST", "/requests/:id/pledge/withdraw", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			return "Your pledge is withdrawn.", s.requests.WithdrawPledge(c.Request.Context(), m, id)
 		})},
-		{"POST", "/requests/:id/withdraw", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.Transition(c.Request.Context(), m, id, catalog.ActionWithdraw, c.PostForm("note"))
+		{"POST", "/requests/:id/withdraw", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.Transition(c.Request.Context(), m, id, requests.ActionWithdraw, c.PostForm("note"))
 			return "Your request is withdrawn.", err
 		})},
-		{"POST", "/requests/:id/review/start", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.Transition(c.Request.Context(), m, id, catalog.ActionStartReview, "")
+		{"POST", "/requests/:id/review/start", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.Transition(c.Request.Context(), m, id, requests.ActionStartReview, "")
 			return "Review started.", err
 		})},
-		{"POST", "/requests/:id/review", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.CompleteReview(c.Request.Context(), m, id, catalog.ReviewChecklist{
+		{"POST", "/requests/:id/review", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.CompleteReview(c.Request.Context(), m, id, requests.ReviewChecklist{
 				DataClassification: c.PostForm("data_classification"), SSO: catalog.Answer(c.PostForm("sso")), DPA: catalog.Answer(c.PostForm("dpa")),
 				Certifications: c.PostFormArray("certifications"), DataLocation: c.PostForm("data_location"),
-				Recommendation: catalog.Recommendation(c.PostForm("recommendation")), Notes: c.PostForm("notes")})
+				Recommendation: requests.Recommendation(c.PostForm("recommendation")), Notes: c.PostForm("notes")})
 			return "Review completed.", err
 		})},
-		{"POST", "/requests/:id/vote/open", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.OpenVote(c.Request.Context(), m, id)
+		{"POST", "/requests/:id/vote/open", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.OpenVote(c.Request.Context(), m, id)
 			return "The vote is open.", err
 		})},
-		{"POST", "/requests/:id/vote", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			return "Your vote is recorded; you can change it until the vote closes.", s.catalog.CastVote(c.Request.Context(), m, id, catalog.VoteChoice(c.PostForm("choice")), c.PostForm("comment"))
+		{"POST", "/requests/:id/vote", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			return "Your vote is recorded; you can change it until the vote closes.", s.requests.CastVote(c.Request.Context(), m, id, requests.VoteChoice(c.PostForm("choice")), c.PostForm("comment"))
 		})},
-		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			in := catalog.DecisionInput{Outcome: catalog.Outcome(c.PostForm("outcome")),
+		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			in := requests.DecisionInput{Outcome: requests.Outcome(c.PostForm("outcome")),
 				Conditions: c.PostForm("conditions"), Rationale: c.PostForm("rationale"), WhatWouldChange: c.PostForm("what_would_change"),
 				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category")}
 			if v := strings.TrimSpace(c.PostForm("pilot_ends_at")); v != "" {
@@ -334,7 +335,7 @@ func (s *Server) requestRoutes() []route {
 				}
 				in.PilotEndsAt = &t
 			}
-			_, err := s.catalog.Decide(c.Request.Context(), m, id, in)
+			_, err := s.requests.Decide(c.Request.Context(), m, id, in)
 			return "The decision is recorded and the catalogue updated.", err
 		})},
 	}

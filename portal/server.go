@@ -13,6 +13,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
@@ -45,6 +46,8 @@ type Deps struct {
 	Discovery *discovery.Store
 	// Catalog is the app catalogue (nil in tests that need none).
 	Catalog *catalog.Service
+	// Requests is the request workflow (nil in tests that need none).
+	Requests *requests.Service
 }
 
 // Server is the HTTP handler of the portal.
@@ -61,6 +64,7 @@ type Server struct {
 	rp              *auth.RP
 	roles           auth.RoleMapping
 	catalog         *catalog.Service
+	requests        *requests.Service
 	discovery       *discovery.Store
 	nav             []navEntry
 	engine          *gin.Engine
@@ -80,6 +84,7 @@ func New(d Deps) (*Server, error) {
 		rp:        d.RP,
 		roles:     d.Roles,
 		catalog:   d.Catalog,
+		requests:  d.Requests,
 		discovery: d.Discovery,
 		indexLag:  d.IndexLag,
 	}

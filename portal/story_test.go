@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 )
 
 // signedIn opens a browser signed in as a demo user.
@@ -110,7 +109,7 @@ func TestBrowserProposalStory(t *testing.T) {
 	admin.screenshot(t, "story-5-voted")
 
 	// The vote-closing job's work, as it runs when the window has ended.
-	tally, err := env.catalog.CloseVote(context.Background(), id, catalog.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
+	tally, err := env.requests.CloseVote(context.Background(), id, requests.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
 	if err != nil || tally.Passed || tally.Reject != 2 {
 		t.Fatalf("tally %+v, %v", tally, err)
 	}

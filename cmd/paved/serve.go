@@ -70,7 +70,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
 		Checks:   []portal.Check{{Name: "search", Check: dm.index.Ping}},
 		IndexLag: func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, dm.jobs) },
-		Auth:     authSvc, RP: rp, Catalog: dm.catalog, Discovery: dm.discovery,
+		Auth:     authSvc, RP: rp, Catalog: dm.catalog, Requests: dm.requests, Discovery: dm.discovery,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),
 			Security:  auth.SplitGroups(cfg.RoleSecurityGroups),

@@ -1,4 +1,4 @@
-package catalog_test
+package requests_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
@@ -20,8 +21,34 @@ import (
 	"github.com/pavedhq/paved/internal/testutil"
 )
 
+var sec = audit.Actor{Name: "security@example.com"}
+
+// newWorkflow returns the catalogue and the request workflow on one database; changes queue
+// real River jobs (not worked here), so tests can count what the outbox received.
+func newWorkflow(t *testing.T, b testutil.Backend) (*catalog.Service, *requests.Service, *jobs.Jobs, *db.DB) {
+	t.Helper()
+	d := b.Open(t)
+	ctx := context.Background()
+	j, err := jobs.New(ctx, d, nil, jobs.Options{TestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(j.Close)
+	if _, err := j.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.NewService(d, nil, catalog.JobsOutbox{Jobs: j})
+	cat.RegisterJobs(j)
+	svc := requests.NewService(d, cat)
+	svc.RegisterJobs(j)
+	if err := cat.EnsureCategories(ctx, []catalog.Category{{Slug: "chat", Name: "Chat"}, {Slug: "diagramming", Name: "Diagramming"}}); err != nil {
+		t.Fatal(err)
+	}
+	return cat, svc, j, d
+}
+
 // member creates a user row and returns them as a request actor.
-func member(t *testing.T, d *db.DB, email string, roles ...string) catalog.Member {
+func member(t *testing.T, d *db.DB, email string, roles ...string) requests.Member {
 	t.Helper()
 	var id int64
 	now := db.Time(time.Now())
@@ -29,25 +56,25 @@ func member(t *testing.T, d *db.DB, email string, roles ...string) catalog.Membe
 		"https://idp.test", email, email, email, now, now); err != nil {
 		t.Fatal(err)
 	}
-	return catalog.Member{UserID: id, Email: email, Roles: append([]string{"employee"}, roles...)}
+	return requests.Member{UserID: id, Email: email, Roles: append([]string{"employee"}, roles...)}
 }
 
 func TestProposalStory(t *testing.T) {
 	for _, b := range testutil.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			svc, j, d := newCatalog(t, b)
+			cat, svc, j, d := newWorkflow(t, b)
 			ctx := context.Background()
-			if _, err := svc.CreateApp(ctx, sec, catalog.AppInput{Name: "Lucidchart", Category: "diagramming", Status: "approved"}); err != nil {
+			if _, err := cat.CreateApp(ctx, sec, catalog.AppInput{Name: "Lucidchart", Category: "diagramming", Status: "approved"}); err != nil {
 				t.Fatal(err)
 			}
 			emma, bob := member(t, d, "emma@example.com"), member(t, d, "bob@example.com")
 			sam := member(t, d, "sam@example.com", "committee", "security")
-			voters := []catalog.Member{member(t, d, "c1@example.com", "committee"), member(t, d, "c2@example.com", "committee"), member(t, d, "c3@example.com", "committee")}
+			voters := []requests.Member{member(t, d, "c1@example.com", "committee"), member(t, d, "c2@example.com", "committee"), member(t, d, "c3@example.com", "committee")}
 
-			if _, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "", UseCase: "x", DataClassification: "secret", Estimate: "-5", EstimateCurrency: "EUR"}); !errs.Is(err, errs.Invalid) {
+			if _, err := svc.Propose(ctx, emma, requests.ProposalInput{Name: "", UseCase: "x", DataClassification: "secret", Estimate: "-5", EstimateCurrency: "EUR"}); !errs.Is(err, errs.Invalid) {
 				t.Fatalf("bad proposal: %v", err)
 			}
-			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", Website: "https://gliffy.com", UseCase: "Architecture diagrams for the platform team.",
+			r, err := svc.Propose(ctx, emma, requests.ProposalInput{Name: "Gliffy", Website: "https://gliffy.com", UseCase: "Architecture diagrams for the platform team.",
 				DataClassification: "internal", ExpectedUsers: "12", Estimate: "2400", EstimateCurrency: "EUR"})
 			if err != nil {
 				t.Fatal(err)
@@ -60,16 +87,16 @@ func TestProposalStory(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "-10", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Invalid) {
+			if _, err := svc.SetPledge(ctx, bob, r.ID, requests.PledgeInput{CostCentre: "ENG-42", Amount: "-10", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Invalid) {
 				t.Errorf("negative pledge: %v", err)
 			}
-			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "10", Currency: "XXX", Period: "monthly"}); !errs.Is(err, errs.Invalid) {
+			if _, err := svc.SetPledge(ctx, bob, r.ID, requests.PledgeInput{CostCentre: "ENG-42", Amount: "10", Currency: "XXX", Period: "monthly"}); !errs.Is(err, errs.Invalid) {
 				t.Errorf("unknown currency: %v", err)
 			}
-			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "100", Currency: "EUR", Period: "monthly", Seats: "5"}); err != nil {
+			if _, err := svc.SetPledge(ctx, bob, r.ID, requests.PledgeInput{CostCentre: "ENG-42", Amount: "100", Currency: "EUR", Period: "monthly", Seats: "5"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.SetPledge(ctx, emma, r.ID, catalog.PledgeInput{CostCentre: "OPS-7", Amount: "600", Currency: "EUR", Period: "yearly"}); err != nil {
+			if _, err := svc.SetPledge(ctx, emma, r.ID, requests.PledgeInput{CostCentre: "OPS-7", Amount: "600", Currency: "EUR", Period: "yearly"}); err != nil {
 				t.Fatal(err)
 			}
 			f, err := svc.FundingOf(ctx, r.ID)
@@ -84,56 +111,56 @@ func TestProposalStory(t *testing.T) {
 			if _, err := svc.OpenVote(ctx, sam, r.ID); !errs.Is(err, errs.Conflict) {
 				t.Errorf("vote before review: %v", err)
 			}
-			if _, err := svc.Transition(ctx, emma, r.ID, catalog.ActionStartReview, ""); !errs.Is(err, errs.Forbidden) {
+			if _, err := svc.Transition(ctx, emma, r.ID, requests.ActionStartReview, ""); !errs.Is(err, errs.Forbidden) {
 				t.Errorf("employee starting review: %v", err)
 			}
-			if _, err := svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, ""); err != nil {
+			if _, err := svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, ""); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal"}); !errs.Is(err, errs.Invalid) {
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal"}); !errs.Is(err, errs.Invalid) {
 				t.Errorf("incomplete checklist: %v", err)
 			}
-			check := catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerNo, DPA: catalog.AnswerNo, DataLocation: "US",
-				Recommendation: catalog.RecommendReject, Notes: "No SSO and no DPA; Lucidchart covers the need."}
+			check := requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerNo, DPA: catalog.AnswerNo, DataLocation: "US",
+				Recommendation: requests.RecommendReject, Notes: "No SSO and no DPA; Lucidchart covers the need."}
 			if _, err := svc.CompleteReview(ctx, sam, r.ID, check); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := svc.OpenVote(ctx, sam, r.ID); err != nil {
 				t.Fatal(err)
 			}
-			if err := svc.CastVote(ctx, bob, r.ID, catalog.VoteApprove, ""); !errs.Is(err, errs.Forbidden) {
+			if err := svc.CastVote(ctx, bob, r.ID, requests.VoteApprove, ""); !errs.Is(err, errs.Forbidden) {
 				t.Errorf("non-member vote: %v", err)
 			}
 			for i, v := range voters {
-				choice := catalog.VoteReject
+				choice := requests.VoteReject
 				if i == 0 {
-					choice = catalog.VoteApprove
+					choice = requests.VoteApprove
 				}
-				if err := svc.CastVote(ctx, v, r.ID, catalog.VoteApprove, "first thought"); err != nil {
+				if err := svc.CastVote(ctx, v, r.ID, requests.VoteApprove, "first thought"); err != nil {
 					t.Fatal(err)
 				}
 				if err := svc.CastVote(ctx, v, r.ID, choice, "changed my mind"); err != nil { // changeable until close
 					t.Fatal(err)
 				}
 			}
-			tally, err := svc.CloseVote(ctx, r.ID, catalog.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
+			tally, err := svc.CloseVote(ctx, r.ID, requests.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tally.Passed || !tally.QuorumMet || tally.Approve != 1 || tally.Reject != 2 {
 				t.Errorf("tally = %+v", tally)
 			}
-			if err := svc.CastVote(ctx, voters[0], r.ID, catalog.VoteApprove, "late"); !errs.Is(err, errs.Conflict) {
+			if err := svc.CastVote(ctx, voters[0], r.ID, requests.VoteApprove, "late"); !errs.Is(err, errs.Conflict) {
 				t.Errorf("vote after close: %v", err)
 			}
-			if _, err := svc.Decide(ctx, sam, r.ID, catalog.DecisionInput{Outcome: catalog.OutcomeRejectedWithGuidance, Rationale: "No SSO."}); !errs.Is(err, errs.Invalid) {
+			if _, err := svc.Decide(ctx, sam, r.ID, requests.DecisionInput{Outcome: requests.OutcomeRejectedWithGuidance, Rationale: "No SSO."}); !errs.Is(err, errs.Invalid) {
 				t.Errorf("rejection without guidance: %v", err)
 			}
-			dec := catalog.DecisionInput{Outcome: catalog.OutcomeRejectedWithGuidance, Rationale: "No SSO and no DPA.", WhatWouldChange: "SSO and a signed DPA.", Alternatives: []string{"lucidchart"}, Category: "diagramming"}
+			dec := requests.DecisionInput{Outcome: requests.OutcomeRejectedWithGuidance, Rationale: "No SSO and no DPA.", WhatWouldChange: "SSO and a signed DPA.", Alternatives: []string{"lucidchart"}, Category: "diagramming"}
 			if _, err := svc.Decide(ctx, sam, r.ID, dec); err != nil {
 				t.Fatal(err)
 			}
-			app, err := svc.Detail(ctx, "gliffy")
+			app, err := cat.Detail(ctx, "gliffy")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,7 +170,7 @@ func TestProposalStory(t *testing.T) {
 			if app.Score.Answered < 2 {
 				t.Errorf("the review did not fill the new app's risk profile: %d factors answered", app.Score.Answered)
 			}
-			if _, err := svc.SetPledge(ctx, bob, r.ID, catalog.PledgeInput{CostCentre: "ENG-42", Amount: "1", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Conflict) {
+			if _, err := svc.SetPledge(ctx, bob, r.ID, requests.PledgeInput{CostCentre: "ENG-42", Amount: "1", Currency: "EUR", Period: "monthly"}); !errs.Is(err, errs.Conflict) {
 				t.Errorf("pledge after decision: %v", err)
 			}
 			tl, err := svc.Timeline(ctx, r.ID)
@@ -169,37 +196,37 @@ func TestProposalStory(t *testing.T) {
 func TestAccessRequests(t *testing.T) {
 	for _, b := range testutil.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			svc, _, d := newCatalog(t, b)
+			cat, svc, _, d := newWorkflow(t, b)
 			ctx := context.Background()
 			for _, in := range []catalog.AppInput{
 				{Name: "Slack", Category: "chat", Status: "approved"},
 				{Name: "Zoom", Category: "chat", Status: "approved_with_conditions", Conditions: "Internal data only."},
 				{Name: "Teams", Category: "chat", Status: "under_review"},
 			} {
-				if _, err := svc.CreateApp(ctx, sec, in); err != nil {
+				if _, err := cat.CreateApp(ctx, sec, in); err != nil {
 					t.Fatal(err)
 				}
 			}
 			emma := member(t, d, "emma@example.com")
 			r, err := svc.RequestAccess(ctx, emma, "slack", "", false)
-			if err != nil || r.State != catalog.StateDecided || r.Outcome != catalog.OutcomeApproved {
+			if err != nil || r.State != requests.StateDecided || r.Outcome != requests.OutcomeApproved {
 				t.Errorf("approved app: %+v, %v", r, err)
 			}
 			if _, err := svc.RequestAccess(ctx, emma, "zoom", "", false); !errs.Is(err, errs.Invalid) {
 				t.Errorf("conditions not accepted: %v", err)
 			}
 			r, err = svc.RequestAccess(ctx, emma, "zoom", "", true)
-			if err != nil || r.Outcome != catalog.OutcomeApprovedWithConditions || r.Conditions == "" {
+			if err != nil || r.Outcome != requests.OutcomeApprovedWithConditions || r.Conditions == "" {
 				t.Errorf("conditional app: %+v, %v", r, err)
 			}
 			r, err = svc.RequestAccess(ctx, emma, "teams", "Calls with a customer.", false)
-			if err != nil || r.State != catalog.StateSubmitted {
+			if err != nil || r.State != requests.StateSubmitted {
 				t.Errorf("app under review: %+v, %v", r, err)
 			}
-			if _, err := svc.Transition(ctx, member(t, d, "other@example.com"), r.ID, catalog.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
+			if _, err := svc.Transition(ctx, member(t, d, "other@example.com"), r.ID, requests.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
 				t.Errorf("someone else withdrawing: %v", err)
 			}
-			if r, err = svc.Transition(ctx, emma, r.ID, catalog.ActionWithdraw, "not needed"); err != nil || r.State != catalog.StateWithdrawn {
+			if r, err = svc.Transition(ctx, emma, r.ID, requests.ActionWithdraw, "not needed"); err != nil || r.State != requests.StateWithdrawn {
 				t.Errorf("withdraw: %+v, %v", r, err)
 			}
 		})
@@ -211,19 +238,19 @@ func TestAccessRequests(t *testing.T) {
 func TestConcurrentVotesAndDecisions(t *testing.T) {
 	for _, b := range testutil.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			svc, _, d := newCatalog(t, b)
+			cat, svc, _, d := newWorkflow(t, b)
 			ctx := context.Background()
-			if _, err := svc.CreateApp(ctx, sec, catalog.AppInput{Name: "Lucidchart", Category: "diagramming", Status: "approved"}); err != nil {
+			if _, err := cat.CreateApp(ctx, sec, catalog.AppInput{Name: "Lucidchart", Category: "diagramming", Status: "approved"}); err != nil {
 				t.Fatal(err)
 			}
 			emma := member(t, d, "emma@example.com")
 			sam := member(t, d, "sam@example.com", "committee", "security")
-			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+			r, err := svc.Propose(ctx, emma, requests.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
-			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove}); err != nil {
+			_, _ = svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, "")
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: requests.RecommendApprove}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := svc.OpenVote(ctx, sam, r.ID); err != nil {
@@ -233,9 +260,9 @@ func TestConcurrentVotesAndDecisions(t *testing.T) {
 			errc := make(chan error, 50)
 			for i := range 50 {
 				wg.Go(func() {
-					choice := catalog.VoteApprove
+					choice := requests.VoteApprove
 					if i%2 == 1 {
-						choice = catalog.VoteReject
+						choice = requests.VoteReject
 					}
 					if err := svc.CastVote(ctx, sam, r.ID, choice, ""); err != nil {
 						errc <- err
@@ -250,13 +277,13 @@ func TestConcurrentVotesAndDecisions(t *testing.T) {
 			if votes, _ := svc.Votes(ctx, r.ID); len(votes) != 1 {
 				t.Errorf("%d votes, want 1", len(votes))
 			}
-			if _, err := svc.CloseVote(ctx, r.ID, catalog.VotingRules{Quorum: 1, Majority: 0.5, Window: time.Hour}); err != nil {
+			if _, err := svc.CloseVote(ctx, r.ID, requests.VotingRules{Quorum: 1, Majority: 0.5, Window: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
 			results := make(chan error, 2)
-			for _, o := range []catalog.Outcome{catalog.OutcomeApproved, catalog.OutcomeApprovedWithConditions} {
+			for _, o := range []requests.Outcome{requests.OutcomeApproved, requests.OutcomeApprovedWithConditions} {
 				wg.Go(func() {
-					_, err := svc.Decide(ctx, sam, r.ID, catalog.DecisionInput{Outcome: o, Rationale: "Meets the bar.", Conditions: "SSO only.", Category: "diagramming"})
+					_, err := svc.Decide(ctx, sam, r.ID, requests.DecisionInput{Outcome: o, Rationale: "Meets the bar.", Conditions: "SSO only.", Category: "diagramming"})
 					results <- err
 				})
 			}
@@ -295,7 +322,7 @@ type notifyAdapter struct {
 	j *jobs.Jobs
 }
 
-func (a notifyAdapter) NotifyTx(ctx context.Context, tx *sqlx.Tx, ev catalog.RequestEvent) error {
+func (a notifyAdapter) NotifyTx(ctx context.Context, tx *sqlx.Tx, ev requests.RequestEvent) error {
 	return a.n.EnqueueTx(ctx, a.j, tx, notify.Event{Kind: notify.Kind(ev.Kind), RequestID: ev.Request.ID, Title: ev.Request.AppName, Outcome: ev.Outcome, Recipients: ev.Recipients})
 }
 
@@ -304,13 +331,13 @@ func (a notifyAdapter) NotifyTx(ctx context.Context, tx *sqlx.Tx, ev catalog.Req
 func TestRequestEventsQueueNotifications(t *testing.T) {
 	for _, b := range testutil.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			svc, j, d := newCatalog(t, b)
+			_, svc, j, d := newWorkflow(t, b)
 			ctx := context.Background()
 			n := notify.New(notify.Config{SMTP: notify.SMTPConfig{Host: "127.0.0.1", Port: 2525, From: "Paved <paved@example.com>", TLS: "none"}, BaseURL: "http://127.0.0.1:8080"})
 			n.Register(j)
 			svc.SetNotifier(notifyAdapter{n: n, j: j})
 			emma, bob := member(t, d, "emma@example.com"), member(t, d, "bob@example.com")
-			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+			r, err := svc.Propose(ctx, emma, requests.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,15 +347,15 @@ func TestRequestEventsQueueNotifications(t *testing.T) {
 			if err := svc.Support(ctx, bob, r.ID); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := svc.Transition(ctx, bob, r.ID, catalog.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
+			if _, err := svc.Transition(ctx, bob, r.ID, requests.ActionWithdraw, ""); !errs.Is(err, errs.Forbidden) {
 				t.Fatalf("a refused change: %v", err)
 			}
 			if got, _ := j.Pending(ctx, notify.EmailKind); got != 1 {
 				t.Errorf("a refused change queued e-mails: %d", got)
 			}
 			sam := member(t, d, "sam@example.com", "committee", "security")
-			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
-			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove}); err != nil {
+			_, _ = svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, "")
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: requests.RecommendApprove}); err != nil {
 				t.Fatal(err)
 			}
 			// Review done: the requester and the supporter.
@@ -342,16 +369,16 @@ func TestRequestEventsQueueNotifications(t *testing.T) {
 func TestDemandOpensTheVote(t *testing.T) {
 	for _, b := range testutil.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			svc, _, d := newCatalog(t, b)
+			_, svc, _, d := newWorkflow(t, b)
 			ctx := context.Background()
 			emma := member(t, d, "emma@example.com")
 			sam := member(t, d, "sam@example.com", "committee", "security")
-			r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal", Estimate: "1200", EstimateCurrency: "EUR"})
+			r, err := svc.Propose(ctx, emma, requests.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal", Estimate: "1200", EstimateCurrency: "EUR"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
-			if _, err := svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove}); err != nil {
+			_, _ = svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, "")
+			if _, err := svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: requests.RecommendApprove}); err != nil {
 				t.Fatal(err)
 			}
 			if n, err := svc.OpenDemandedVotes(ctx, 30); err != nil || n != 0 {
@@ -362,7 +389,7 @@ func TestDemandOpensTheVote(t *testing.T) {
 				if err := svc.Support(ctx, m, r.ID); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := svc.SetPledge(ctx, m, r.ID, catalog.PledgeInput{CostCentre: "ENG", Amount: "400", Currency: "EUR", Period: "yearly"}); err != nil {
+				if _, err := svc.SetPledge(ctx, m, r.ID, requests.PledgeInput{CostCentre: "ENG", Amount: "400", Currency: "EUR", Period: "yearly"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -372,7 +399,7 @@ func TestDemandOpensTheVote(t *testing.T) {
 			if n, err := svc.OpenDemandedVotes(ctx, 30); err != nil || n != 1 {
 				t.Fatalf("demand reached: opened %d (%v)", n, err)
 			}
-			if got, _ := svc.Request(ctx, r.ID); got.State != catalog.StateVoting {
+			if got, _ := svc.Request(ctx, r.ID); got.State != requests.StateVoting {
 				t.Errorf("state = %s, want voting", got.State)
 			}
 		})
@@ -382,22 +409,22 @@ func TestDemandOpensTheVote(t *testing.T) {
 func TestPilotComesBackToTheCommittee(t *testing.T) {
 	for _, b := range testutil.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			svc, _, d := newCatalog(t, b)
+			_, svc, _, d := newWorkflow(t, b)
 			ctx := context.Background()
 			now := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
 			svc.Now = func() time.Time { return now }
 			emma := member(t, d, "emma@example.com")
 			sam := member(t, d, "sam@example.com", "committee", "security")
-			r, _ := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
-			_, _ = svc.Transition(ctx, sam, r.ID, catalog.ActionStartReview, "")
-			_, _ = svc.CompleteReview(ctx, sam, r.ID, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: catalog.RecommendApprove})
+			r, _ := svc.Propose(ctx, emma, requests.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+			_, _ = svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, "")
+			_, _ = svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: requests.RecommendApprove})
 			_, _ = svc.OpenVote(ctx, sam, r.ID)
-			_ = svc.CastVote(ctx, sam, r.ID, catalog.VoteApprove, "")
-			if _, err := svc.CloseVote(ctx, r.ID, catalog.VotingRules{Quorum: 1, Majority: 0.5, Window: time.Hour}); err != nil {
+			_ = svc.CastVote(ctx, sam, r.ID, requests.VoteApprove, "")
+			if _, err := svc.CloseVote(ctx, r.ID, requests.VotingRules{Quorum: 1, Majority: 0.5, Window: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
 			end := now.AddDate(0, 3, 0)
-			if _, err := svc.Decide(ctx, sam, r.ID, catalog.DecisionInput{Outcome: catalog.OutcomeApproved, Rationale: "Pilot it.", Category: "diagramming", PilotEndsAt: &end}); err != nil {
+			if _, err := svc.Decide(ctx, sam, r.ID, requests.DecisionInput{Outcome: requests.OutcomeApproved, Rationale: "Pilot it.", Category: "diagramming", PilotEndsAt: &end}); err != nil {
 				t.Fatal(err)
 			}
 			if n, _ := svc.ReopenEndedPilots(ctx); n != 0 {
@@ -408,7 +435,7 @@ func TestPilotComesBackToTheCommittee(t *testing.T) {
 				t.Fatalf("reopened %d (%v), want 1", n, err)
 			}
 			got, _ := svc.Request(ctx, r.ID)
-			if got.State != catalog.StateVoting || got.PilotEndsAt != nil {
+			if got.State != requests.StateVoting || got.PilotEndsAt != nil {
 				t.Errorf("after the pilot: %+v", got)
 			}
 			if votes, _ := svc.Votes(ctx, r.ID); len(votes) != 0 {
@@ -421,10 +448,10 @@ func TestPilotComesBackToTheCommittee(t *testing.T) {
 // TestDemandCountsPeopleAlreadyUsingTheApp: people discovery sees signing in to the app raise
 // a proposal's demand.
 func TestDemandCountsPeopleAlreadyUsingTheApp(t *testing.T) {
-	svc, _, d := newCatalog(t, testutil.Backends()[0])
+	_, svc, _, d := newWorkflow(t, testutil.Backends()[0])
 	ctx := context.Background()
 	emma := member(t, d, "emma@example.com")
-	r, err := svc.Propose(ctx, emma, catalog.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+	r, err := svc.Propose(ctx, emma, requests.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +473,7 @@ func TestDemandCountsPeopleAlreadyUsingTheApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := catalog.DemandScore(0, 0, 7); after != want || after <= before {
+	if want := requests.DemandScore(0, 0, 7); after != want || after <= before {
 		t.Errorf("demand %d → %d, want %d with seven people signing in", before, after, want)
 	}
 }

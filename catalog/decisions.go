@@ -1,0 +1,102 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
+)
+
+// The functions here let the request workflow (catalog/requests) change the catalogue inside
+// its own transaction, so a decision and the app it settles commit together.
+
+// AppByID returns one app by its id.
+func (s *Service) AppByID(ctx context.Context, id int64) (App, error) {
+	return AppByIDTx(ctx, s.db, id)
+}
+
+// AppByIDTx returns one app by its id, read through q (a transaction or the database).
+func AppByIDTx(ctx context.Context, q sqlx.ExtContext, id int64) (App, error) {
+	var a App
+	err := sqlx.GetContext(ctx, q, &a, q.Rebind("SELECT "+appColumns+" FROM apps WHERE id = ?"), id)
+	if db.IsNotFound(err) {
+		return App{}, errs.E(errs.NotFound, "No such app.")
+	}
+	if err != nil {
+		return App{}, fmt.Errorf("get app %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// CreateAppTx validates in against the stored categories and inserts the app, stamped now.
+// It writes no audit entry: the caller's own record of the change covers it.
+func (s *Service) CreateAppTx(ctx context.Context, tx *sqlx.Tx, in AppInput, now time.Time) (App, error) {
+	cats, err := s.categorySet(ctx, tx)
+	if err != nil {
+		return App{}, err
+	}
+	a, err := in.validate(cats)
+	if err != nil {
+		return App{}, err
+	}
+	a.CreatedAt, a.UpdatedAt = now, now
+	if err := insertApp(ctx, tx, &a); err != nil {
+		return App{}, err
+	}
+	return a, nil
+}
+
+// SaveRiskAnswersTx records answers on an app's risk profile, replacing earlier answers to the
+// same factors and leaving the others alone.
+func SaveRiskAnswersTx(ctx context.Context, tx *sqlx.Tx, appID int64, answers []RiskAnswer, now time.Time) error {
+	for _, a := range answers {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO risk_factors (app_id, factor, answer, note, evidence_url, checked_on) VALUES (?, ?, ?, ?, '', ?)
+			ON CONFLICT (app_id, factor) DO UPDATE SET answer = excluded.answer, note = excluded.note, checked_on = excluded.checked_on`),
+			appID, a.Factor, a.Answer, a.Note, now); err != nil {
+			return fmt.Errorf("fill risk profile: %w", err)
+		}
+	}
+	return nil
+}
+
+// AppDecision is what a decision on a proposal sets on the app it is about.
+type AppDecision struct {
+	Status          Status
+	Conditions      string
+	Rationale       string
+	WhatWouldChange string
+	// Alternatives are slugs of approved apps to use instead.
+	Alternatives []string
+}
+
+// SettleAppTx gives app the status of a decision, its conditions, rationale and alternatives,
+// and queues its index sync in the same transaction.
+func (s *Service) SettleAppTx(ctx context.Context, tx *sqlx.Tx, app App, d AppDecision, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE apps SET status = ?, conditions = ?, decision_rationale = ?, what_would_change = ?, updated_at = ? WHERE id = ?`),
+		d.Status, strings.TrimSpace(d.Conditions), strings.TrimSpace(d.Rationale), strings.TrimSpace(d.WhatWouldChange), now, app.ID); err != nil {
+		return fmt.Errorf("update app status: %w", err)
+	}
+	for _, alt := range d.Alternatives {
+		altApp, err := appBySlug(ctx, tx, alt)
+		if err != nil || !altApp.Usable() || altApp.ID == app.ID {
+			return &errs.Error{Code: errs.Invalid, Message: "Alternatives must be approved apps.", Fields: map[string]string{"alternatives": alt + " is not an approved app."}}
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO app_alternatives (app_id, alternative_id, note) VALUES (?, ?, '') ON CONFLICT (app_id, alternative_id) DO NOTHING`), app.ID, altApp.ID); err != nil {
+			return fmt.Errorf("record alternative: %w", err)
+		}
+	}
+	if s.outbox != nil {
+		if err := s.outbox.EnqueueIndexSync(ctx, tx, app.Slug); err != nil {
+			return fmt.Errorf("queue index sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// ValidHTTPURL reports whether s is an absolute http(s) address.
+func ValidHTTPURL(s string) bool { return validHTTPURL(s) }

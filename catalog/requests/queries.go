@@ -1,0 +1,142 @@
+package requests
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
+)
+
+// Request returns one request.
+func (s *Service) Request(ctx context.Context, id int64) (Request, error) {
+	return requestByID(ctx, s.db, id)
+}
+
+func requestByID(ctx context.Context, q sqlx.ExtContext, id int64) (Request, error) {
+	var r Request
+	err := sqlx.GetContext(ctx, q, &r, q.Rebind("SELECT "+requestColumns+" FROM requests WHERE id = ?"), id)
+	if db.IsNotFound(err) {
+		return Request{}, errs.E(errs.NotFound, "There is no request %d.", id)
+	}
+	if err != nil {
+		return Request{}, fmt.Errorf("get request %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Transition moves a request by action, checked by NextState against its current state. The
+
+// TimelineEvent is one step of a request's history.
+type TimelineEvent struct {
+	At        time.Time `db:"at" json:"at"`
+	Actor     string    `db:"actor" json:"actor"`
+	Action    string    `db:"action" json:"action"`
+	FromState string    `db:"from_state" json:"from_state"`
+	ToState   string    `db:"to_state" json:"to_state"`
+	Note      string    `db:"note" json:"note,omitempty"`
+}
+
+// Timeline returns a request's history, oldest first.
+func (s *Service) Timeline(ctx context.Context, id int64) ([]TimelineEvent, error) {
+	var out []TimelineEvent
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind("SELECT at, actor, action, from_state, to_state, note FROM request_events WHERE request_id = ? ORDER BY id"), id); err != nil {
+		return nil, fmt.Errorf("request timeline: %w", err)
+	}
+	return out, nil
+}
+
+// RequestSummary is a request in a list, with its demand.
+type RequestSummary struct {
+	Request
+	Requester  string `db:"requester" json:"requester"`
+	Supporters int    `db:"supporters" json:"supporters"`
+	Demand     int    `db:"-" json:"demand"`
+}
+
+// RequestsOf lists the requests m made, supports or pledged to, newest first.
+func (s *Service) RequestsOf(ctx context.Context, userID int64) ([]RequestSummary, error) {
+	return s.listRequests(ctx, `WHERE r.requester_id = ? OR r.id IN (SELECT request_id FROM supporters WHERE user_id = ?)
+		OR r.id IN (SELECT request_id FROM pledges WHERE user_id = ?) ORDER BY r.updated_at DESC`, userID, userID, userID)
+}
+
+// OpenRequests lists every request in one of states, newest first.
+func (s *Service) OpenRequests(ctx context.Context, states ...RequestState) ([]RequestSummary, error) {
+	q := "WHERE r.state IN (?" + strings.Repeat(", ?", len(states)-1) + ") ORDER BY r.updated_at DESC"
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = st
+	}
+	return s.listRequests(ctx, q, args...)
+}
+
+func (s *Service) listRequests(ctx context.Context, where string, args ...any) ([]RequestSummary, error) {
+	cols := strings.Split(requestColumns, ",")
+	for i, c := range cols {
+		cols[i] = "r." + strings.TrimSpace(c)
+	}
+	var out []RequestSummary
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT `+strings.Join(cols, ", ")+`, COALESCE(NULLIF(u.name, ''), u.email) AS requester,
+		(SELECT COUNT(*) FROM supporters x WHERE x.request_id = r.id) AS supporters
+		FROM requests r JOIN users u ON u.id = r.requester_id `+where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	for i := range out {
+		if out[i].Demand, err = s.Demand(ctx, out[i].Request, out[i].Supporters); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// MaxCommentLength bounds a comment, in characters.
+const MaxCommentLength = 4000
+
+// Comment is one message on a request's discussion.
+type Comment struct {
+	ID        int64     `db:"id" json:"id"`
+	Author    string    `db:"author" json:"author"`
+	Body      string    `db:"body" json:"body"`
+	CreatedAt time.Time `db:"created_at" json:"created_at"`
+}
+
+// AddComment adds m's comment (Markdown) to a request.
+func (s *Service) AddComment(ctx context.Context, m Member, id int64, body string) (Comment, error) {
+	body = strings.TrimSpace(body)
+	switch n := utf8.RuneCountInString(body); {
+	case n == 0:
+		return Comment{}, &errs.Error{Code: errs.Invalid, Message: "Write a comment first.", Fields: map[string]string{"body": "Write a comment first."}}
+	case n > MaxCommentLength:
+		return Comment{}, &errs.Error{Code: errs.Invalid, Message: "The comment is too long.", Fields: map[string]string{"body": fmt.Sprintf("Use at most %d characters (this has %d).", MaxCommentLength, n)}}
+	}
+	c := Comment{Author: m.Email, Body: body, CreatedAt: s.now()}
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := requestByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &c.ID, tx.Rebind("INSERT INTO request_comments (request_id, user_id, body, created_at) VALUES (?, ?, ?, ?) RETURNING id"), id, m.UserID, body, c.CreatedAt); err != nil {
+			return fmt.Errorf("add comment: %w", err)
+		}
+		return audit.Append(ctx, tx, c.CreatedAt, m.actor(), "request.comment", "request", strconv.FormatInt(id, 10), map[string]int64{"comment": c.ID})
+	})
+	return c, err
+}
+
+// Comments lists a request's comments, oldest first.
+func (s *Service) Comments(ctx context.Context, id int64) ([]Comment, error) {
+	var out []Comment
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT c.id, COALESCE(NULLIF(u.name, ''), u.email) AS author, c.body, c.created_at
+		FROM request_comments c JOIN users u ON u.id = c.user_id WHERE c.request_id = ? ORDER BY c.id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("list comments: %w", err)
+	}
+	return out, nil
+}
