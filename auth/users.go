@@ -71,3 +71,21 @@ func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
 	}
 	return u, nil
 }
+
+// CommitteeSize counts the people who may vote on proposals: everyone whose roles, as of their
+// last sign-in, include the committee's (security and administrators do).
+func (s *Service) CommitteeSize(ctx context.Context) (int, error) {
+	var stored []string
+	// The LIKE narrows the rows to those naming a role at or above the committee's;
+	// ParseRoleSet decides, as it does at sign-in.
+	if err := s.db.SelectContext(ctx, &stored, "SELECT roles FROM users WHERE roles LIKE '%committee%' OR roles LIKE '%security%' OR roles LIKE '%admin%'"); err != nil {
+		return 0, fmt.Errorf("count committee members: %w", err)
+	}
+	n := 0
+	for _, r := range stored {
+		if ParseRoleSet(r).Has(RoleCommittee) {
+			n++
+		}
+	}
+	return n, nil
+}

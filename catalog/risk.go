@@ -15,6 +15,21 @@ const (
 	AnswerUnknown Answer = "unknown"
 )
 
+// Label names the answer for people: "Yes", "No", "Unknown", "Not answered".
+func (a Answer) Label() string {
+	switch a {
+	case AnswerYes:
+		return "Yes"
+	case AnswerNo:
+		return "No"
+	case AnswerUnknown:
+		return "Unknown"
+	case "":
+		return "Not answered"
+	}
+	return string(a)
+}
+
 // Weight is how much a factor counts in the score, set by an administrator.
 type Weight int
 

@@ -390,7 +390,7 @@ func (s *Server) apiPropose(c *gin.Context) {
 	if body.ExpectedUsers != nil {
 		in.ExpectedUsers = strconv.Itoa(*body.ExpectedUsers)
 	}
-	r, err := s.requests.Propose(c.Request.Context(), memberOf(c), in)
+	r, err := s.requests.Propose(c.Request.Context(), s.memberOf(c), in)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -412,7 +412,7 @@ func (s *Server) apiRequestAccess(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	r, err := s.requests.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), body.UseCase, body.AcceptConditions)
+	r, err := s.requests.RequestAccess(c.Request.Context(), s.memberOf(c), c.Param("slug"), body.UseCase, body.AcceptConditions)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -427,7 +427,7 @@ func (s *Server) requestWrite(c *gin.Context, do func(m requests.Member, id int6
 	if !ok {
 		return
 	}
-	if err := do(memberOf(c), id); err != nil {
+	if err := do(s.memberOf(c), id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -465,7 +465,7 @@ func (s *Server) apiSetPledge(c *gin.Context) {
 	if body.Seats != nil {
 		in.Seats = strconv.Itoa(*body.Seats)
 	}
-	if _, err := s.requests.SetPledge(c.Request.Context(), memberOf(c), id, in); err != nil {
+	if _, err := s.requests.SetPledge(c.Request.Context(), s.memberOf(c), id, in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -496,7 +496,7 @@ func (s *Server) apiCastVote(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.requests.CastVote(c.Request.Context(), memberOf(c), id, requests.VoteChoice(strings.TrimSpace(body.Choice)), body.Comment); err != nil {
+	if err := s.requests.CastVote(c.Request.Context(), s.memberOf(c), id, requests.VoteChoice(strings.TrimSpace(body.Choice)), body.Comment); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -525,7 +525,7 @@ func (s *Server) apiTransition(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ctx, m := c.Request.Context(), memberOf(c)
+	ctx, m := c.Request.Context(), s.memberOf(c)
 	var err error
 	switch action := requests.RequestAction(strings.TrimSpace(body.Action)); action {
 	case requests.ActionStartReview, requests.ActionWithdraw:
@@ -566,7 +566,7 @@ func (s *Server) apiCompleteReview(c *gin.Context) {
 	checklist := requests.ReviewChecklist{DataClassification: strings.TrimSpace(body.DataClassification), SSO: catalog.Answer(strings.TrimSpace(body.SSO)),
 		DPA: catalog.Answer(strings.TrimSpace(body.DPA)), Certifications: body.Certifications, DataLocation: strings.TrimSpace(body.DataLocation),
 		Recommendation: requests.Recommendation(strings.TrimSpace(body.Recommendation)), Notes: strings.TrimSpace(body.Notes)}
-	if _, err := s.requests.CompleteReview(c.Request.Context(), memberOf(c), id, checklist); err != nil {
+	if _, err := s.requests.CompleteReview(c.Request.Context(), s.memberOf(c), id, checklist); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -605,7 +605,7 @@ func (s *Server) apiDecide(c *gin.Context) {
 		}
 		in.PilotEndsAt = &t
 	}
-	if _, err := s.requests.Decide(c.Request.Context(), memberOf(c), id, in); err != nil {
+	if _, err := s.requests.Decide(c.Request.Context(), s.memberOf(c), id, in); err != nil {
 		s.fail(c, err)
 		return
 	}

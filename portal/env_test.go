@@ -165,6 +165,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	if o.catalog {
 		env.catalog, env.requests, env.jobs = newCatalog(t, d, o.seed)
 		deps.Catalog, deps.Requests = env.catalog, env.requests
+		env.requests.SetElectorate(env.auth)
 		deps.Discovery = discovery.NewStore(d)
 		env.requests.SetUsageCounter(deps.Discovery)
 		deps.IndexLag = func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, env.jobs) }

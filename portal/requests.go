@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,13 +16,18 @@ import (
 )
 
 // memberOf is the signed-in person as the request rules see them.
-func memberOf(c *gin.Context) requests.Member {
+func (s *Server) memberOf(c *gin.Context) requests.Member {
 	p := principalOf(c)
-	m := requests.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c)}
+	m := requests.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c), Chair: s.isChair(p.Roles)}
 	for _, r := range p.Roles {
 		m.Roles = append(m.Roles, string(r))
 	}
 	return m
+}
+
+// isChair reports whether roles include the one that chairs the committee.
+func (s *Server) isChair(roles auth.RoleSet) bool {
+	return s.cfg.VoteChairRole != "" && roles.Has(auth.Role(s.cfg.VoteChairRole))
 }
 
 func requestParam(c *gin.Context) (int64, bool) {
@@ -32,8 +38,48 @@ func requestParam(c *gin.Context) (int64, bool) {
 // requestListView is "My requests" and the committee's queue.
 type requestListView struct {
 	Heading, Intro string
-	Requests       []requests.RequestSummary
+	Requests       []requestRow
 	Empty          string
+	// Waiting are reviewed proposals that wait for their vote to open (the committee's queue).
+	Waiting []requestRow
+}
+
+// requestRow is a request in a list, with its vote's progress when it went to the vote.
+type requestRow struct {
+	requests.RequestSummary
+	Vote *voteView
+}
+
+// voteView is a vote's progress as the person looking sees it.
+type voteView struct {
+	requests.VoteProgress
+	// Left is the time the vote has left, in words.
+	Left string
+	// IsVoter is true when the viewer may vote, so the page says whether they have.
+	IsVoter bool
+}
+
+// voteViewOf is r's vote progress for the signed-in person, or nil when r never went to the vote.
+func (s *Server) voteViewOf(c *gin.Context, r requests.Request) (*voteView, error) {
+	p, ok, err := s.requests.VoteProgressOf(c.Request.Context(), r, principalOf(c).User.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &voteView{VoteProgress: p, Left: p.Left(time.Now()), IsVoter: rolesOf(c).Has(auth.RoleCommittee)}, nil
+}
+
+// rows adds vote progress to a list of requests.
+func (s *Server) rows(c *gin.Context, list []requests.RequestSummary) ([]requestRow, error) {
+	out := make([]requestRow, len(list))
+	for i, r := range list {
+		out[i].RequestSummary = r
+		v, err := s.voteViewOf(c, r.Request)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Vote = v
+	}
+	return out, nil
 }
 
 func (s *Server) myRequests(c *gin.Context) {
@@ -42,29 +88,59 @@ func (s *Server) myRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.render(c, http.StatusOK, "requests", "My requests", requestListView{Heading: "My requests",
-		Intro: "What you asked for, supported or pledged to, and where each stands.", Requests: list,
-		Empty: "You have no requests yet. Search the catalogue, or propose an app it lacks."})
-}
-
-func (s *Server) votingQueue(c *gin.Context) {
-	list, err := s.requests.OpenRequests(c.Request.Context(), requests.StateVoting, requests.StateReviewed, requests.StateInReview, requests.StateSubmitted)
+	rows, err := s.rows(c, list)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	// The queue is sorted by demand: the proposals people want most come first.
-	sortByDemand(list)
+	s.render(c, http.StatusOK, "requests", "My requests", requestListView{Heading: "My requests",
+		Intro: "What you asked for, supported or pledged to, and where each stands.", Requests: rows,
+		Empty: "You have no requests yet. Search the catalogue, or propose an app it lacks."})
+}
+
+// votingQueue is the committee's queue: open votes, those the viewer has not voted on first
+// and then the ones closing soonest, and below them the reviewed proposals waiting for a vote.
+func (s *Server) votingQueue(c *gin.Context) {
+	ctx := c.Request.Context()
+	voting, err := s.requests.OpenRequests(ctx, requests.StateVoting)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rows, err := s.rows(c, voting)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	slices.SortStableFunc(rows, func(a, b requestRow) int {
+		if a.Vote.Voted != b.Vote.Voted {
+			if !a.Vote.Voted {
+				return -1
+			}
+			return 1
+		}
+		return a.Vote.ClosesAt.Compare(b.Vote.ClosesAt)
+	})
+	reviewed, err := s.requests.OpenRequests(ctx, requests.StateReviewed)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// Reviewed proposals wait for someone to open their vote: the most wanted first.
+	sortByDemand(reviewed)
+	var waiting []requestRow
+	for _, r := range reviewed {
+		if r.Kind == requests.KindNewApp {
+			waiting = append(waiting, requestRow{RequestSummary: r})
+		}
+	}
 	s.render(c, http.StatusOK, "requests", "Voting", requestListView{Heading: "Committee queue",
-		Intro: "Open requests, most wanted first. Votes are open on those marked “Voting”.", Requests: list, Empty: "Nothing is waiting for the committee."})
+		Intro:    "Open votes: the ones you have not voted on first, then those closing soonest. Each row says how far it is from its quorum.",
+		Requests: rows, Waiting: waiting, Empty: "No vote is open right now."})
 }
 
 func sortByDemand(list []requests.RequestSummary) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && list[j].Demand > list[j-1].Demand; j-- {
-			list[j], list[j-1] = list[j-1], list[j]
-		}
-	}
+	slices.SortStableFunc(list, func(a, b requests.RequestSummary) int { return b.Demand - a.Demand })
 }
 
 // proposalView is the proposal form with approved apps that may already cover the need.
@@ -100,7 +176,7 @@ func (s *Server) propose(c *gin.Context) {
 	in := requests.ProposalInput{Name: c.PostForm("name"), Website: c.PostForm("website"), UseCase: c.PostForm("use_case"),
 		DataClassification: c.PostForm("data_classification"), ExpectedUsers: c.PostForm("expected_users"),
 		Estimate: c.PostForm("estimate"), EstimateCurrency: c.PostForm("estimate_currency")}
-	r, err := s.requests.Propose(c.Request.Context(), memberOf(c), in)
+	r, err := s.requests.Propose(c.Request.Context(), s.memberOf(c), in)
 	if err != nil {
 		if fields, ok := formErrors(err); ok {
 			s.renderProposal(c, statusOfErr(err), in, fields)
@@ -114,7 +190,7 @@ func (s *Server) propose(c *gin.Context) {
 }
 
 func (s *Server) requestAccess(c *gin.Context) {
-	r, err := s.requests.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
+	r, err := s.requests.RequestAccess(c.Request.Context(), s.memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
 	if err != nil {
 		if _, ok := formErrors(err); ok {
 			s.flash(c, "error", "Tick the box to accept the conditions of use, then ask again.")
@@ -156,12 +232,31 @@ type requestView struct {
 	Categories   []catalog.Category
 	Usable       []catalog.IndexDoc
 	Currencies   []requests.Currency
-	Certs        []string
+	Certs        []certOption
 	Classes      []catalog.Classification
 	Errors       map[string]string
 	Comments     []requests.Comment
 	App          *catalog.AppDetail
 	Alternatives []catalog.Alternative
+	// Vote is the vote's progress, nil before the request goes to the vote.
+	Vote         *voteView
+	CanCloseVote bool
+	// Suggested is the outcome the review recommends: the decision form starts from it.
+	Suggested       requests.Outcome
+	Outcomes        []requests.Outcome
+	Recommendations []requests.Recommendation
+	Answers         []catalog.Answer
+}
+
+// certOption is a certification on the review form.
+type certOption struct{ Key, Label string }
+
+func certOptions() []certOption {
+	var out []certOption
+	for _, k := range requests.CertificationKeys() {
+		out = append(out, certOption{Key: k, Label: requests.CertificationLabel(k)})
+	}
+	return out
 }
 
 func (s *Server) requestPage(c *gin.Context) {
@@ -183,7 +278,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	roles := rolesOf(c)
 	me := principalOf(c).User.ID
 	v := requestView{R: r, IsRequester: r.RequesterID == me, SeesNames: roles.Has(auth.RoleCommittee), Errors: fieldErrs,
-		Currencies: requests.Currencies(), Certs: requests.CertificationKeys(), Classes: catalog.Classifications}
+		Currencies: requests.Currencies(), Certs: certOptions(), Classes: catalog.Classifications}
 	if v.Timeline, err = s.requests.Timeline(ctx, id); err != nil {
 		s.fail(c, err)
 		return
@@ -222,6 +317,17 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateReviewed && r.Kind == requests.KindNewApp
 	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateVoting
 	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == requests.StateVoteClosed || (r.Kind == requests.KindAccess && r.State == requests.StateReviewed))
+	v.CanCloseVote = v.CanVote && s.isChair(roles)
+	if v.Vote, err = s.voteViewOf(c, r); err != nil {
+		s.fail(c, err)
+		return
+	}
+	v.Outcomes, v.Recommendations = requests.Outcomes, requests.Recommendations
+	v.Answers = []catalog.Answer{catalog.AnswerYes, catalog.AnswerNo, catalog.AnswerUnknown}
+	v.Suggested = requests.OutcomeApproved
+	if v.Reviewed && v.Review.Recommendation.Valid() {
+		v.Suggested = v.Review.Recommendation.Outcome()
+	}
 	if v.CanDecide {
 		if v.Categories, err = s.catalog.Categories(ctx); err != nil {
 			s.fail(c, err)
@@ -252,7 +358,7 @@ func (s *Server) requestAction(do func(c *gin.Context, m requests.Member, id int
 			s.fail(c, errs.E(errs.NotFound, "No such request."))
 			return
 		}
-		msg, err := do(c, memberOf(c), id)
+		msg, err := do(c, s.memberOf(c), id)
 		if err != nil {
 			if fields, ok := formErrors(err); ok {
 				s.renderRequest(c, statusOfErr(err), fields)
@@ -322,7 +428,18 @@ func (s *Server) requestRoutes() []route {
 			return "The vote is open.", err
 		})},
 		{"POST", "/requests/:id/vote", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
-			return "Your vote is recorded; you can change it until the vote closes.", s.requests.CastVote(c.Request.Context(), m, id, requests.VoteChoice(c.PostForm("choice")), c.PostForm("comment"))
+			ctx := c.Request.Context()
+			if err := s.requests.CastVote(ctx, m, id, requests.VoteChoice(c.PostForm("choice")), c.PostForm("comment")); err != nil {
+				return "", err
+			}
+			if r, err := s.requests.Request(ctx, id); err == nil && r.State == requests.StateVoteClosed {
+				return "Your vote is recorded. Everyone on the committee has now voted, so the vote is closed and counted.", nil
+			}
+			return "Your vote is recorded; you can change it until the vote closes.", nil
+		})},
+		{"POST", "/requests/:id/vote/close", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			t, err := s.requests.CloseVoteEarly(c.Request.Context(), m, id, c.PostForm("reason"))
+			return "The vote is closed. " + t.Reason, err
 		})},
 		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
 			in := requests.DecisionInput{Outcome: requests.Outcome(c.PostForm("outcome")),

@@ -31,6 +31,19 @@ var Outcomes = []Outcome{OutcomeApproved, OutcomeApprovedWithConditions, Outcome
 // Valid reports whether o is a known outcome.
 func (o Outcome) Valid() bool { return slices.Contains(Outcomes, o) }
 
+// Label names the outcome for people: "Approved with conditions".
+func (o Outcome) Label() string {
+	switch o {
+	case OutcomeApproved:
+		return "Approved"
+	case OutcomeApprovedWithConditions:
+		return "Approved with conditions"
+	case OutcomeRejectedWithGuidance:
+		return "Rejected with guidance"
+	}
+	return string(o)
+}
+
 // AppStatus is the catalogue status a decision gives the app it is about.
 func (o Outcome) AppStatus() catalog.Status {
 	switch o {
@@ -74,6 +87,19 @@ var Recommendations = []Recommendation{RecommendApprove, RecommendApproveWithCon
 // Valid reports whether r is a known recommendation.
 func (r Recommendation) Valid() bool { return slices.Contains(Recommendations, r) }
 
+// Label names the recommendation for people: "Approve with conditions".
+func (r Recommendation) Label() string {
+	switch r {
+	case RecommendApprove:
+		return "Approve"
+	case RecommendApproveWithConditions:
+		return "Approve with conditions"
+	case RecommendReject:
+		return "Reject"
+	}
+	return string(r)
+}
+
 // Outcome is the decision the recommendation suggests.
 func (r Recommendation) Outcome() Outcome {
 	switch r {
@@ -101,6 +127,28 @@ type ReviewChecklist struct {
 	Recommendation Recommendation
 	// Notes explain the recommendation; they are required for conditions or a rejection.
 	Notes string
+}
+
+// ClassificationLabel names the checklist's data classification for people.
+func (c ReviewChecklist) ClassificationLabel() string {
+	return catalog.Classification(c.DataClassification).Label()
+}
+
+// CertificationLabels name the checklist's certifications for people ("SOC 2 Type II report").
+func (c ReviewChecklist) CertificationLabels() []string {
+	out := make([]string, len(c.Certifications))
+	for i, k := range c.Certifications {
+		out[i] = CertificationLabel(k)
+	}
+	return out
+}
+
+// CertificationLabel names a certification key for people; an unknown key shows as it is.
+func CertificationLabel(key string) string {
+	if f, ok := catalog.FactorByKey(key); ok {
+		return f.Label
+	}
+	return key
 }
 
 // CertificationKeys are the certifications a checklist may list: the Compliance risk factors.

@@ -9,19 +9,26 @@ import (
 	"github.com/pavedhq/paved/internal/jobs"
 )
 
-// VoteSettings govern the votes the periodic job closes and opens.
+// VoteSettings govern votes: how they are counted, when the periodic job opens one by demand.
 type VoteSettings struct {
 	Rules     VotingRules
 	Threshold DemandThreshold // 0: never open a vote by demand alone
 }
 
-// RegisterJobs adds the request workflow's workers to j.
+// SetVoteSettings sets the rules every close of a vote counts by (the window's end, the last
+// member's vote, the chair's early close) and the demand threshold.
+func (s *Service) SetVoteSettings(v VoteSettings) { s.votes = v }
+
+// VotingRules are the rules votes are counted by.
+func (s *Service) VotingRules() VotingRules { return s.votes.Rules }
+
+// RegisterJobs adds the request workflow's workers to j; settings, when given, replace the
+// service's vote settings.
 func (s *Service) RegisterJobs(j *jobs.Jobs, settings ...VoteSettings) {
-	v := VoteSettings{Rules: DefaultVotingRules()}
 	if len(settings) > 0 {
-		v = settings[0]
+		s.SetVoteSettings(settings[0])
 	}
-	jobs.AddWorker(j, &CloseVotesWorker{Requests: s, Rules: v.Rules, Threshold: v.Threshold})
+	jobs.AddWorker(j, &CloseVotesWorker{Requests: s, Rules: s.votes.Rules, Threshold: s.votes.Threshold})
 }
 
 // CloseVotesArgs asks for every vote whose window has ended to be closed and tallied.

@@ -44,6 +44,28 @@ type TimelineEvent struct {
 	Note      string    `db:"note" json:"note,omitempty"`
 }
 
+// ActionLabel says in words what happened.
+func (e TimelineEvent) ActionLabel() string { return RequestAction(e.Action).Label() }
+
+// NoteText is the note in words: the review's recommendation and the decision's outcome are
+// stored as codes and shown as their labels.
+func (e TimelineEvent) NoteText() string { return NoteText(RequestAction(e.Action), e.Note) }
+
+// NoteText is a timeline note of action in words.
+func NoteText(action RequestAction, note string) string {
+	switch action {
+	case ActionCompleteReview:
+		if r := Recommendation(note); r.Valid() {
+			return "Recommends: " + r.Label()
+		}
+	case ActionDecide:
+		if o := Outcome(note); o.Valid() {
+			return o.Label()
+		}
+	}
+	return note
+}
+
 // Timeline returns a request's history, oldest first.
 func (s *Service) Timeline(ctx context.Context, id int64) ([]TimelineEvent, error) {
 	var out []TimelineEvent

@@ -40,6 +40,11 @@ type Request struct {
 	UpdatedAt          time.Time    `db:"updated_at" json:"updated_at"`
 }
 
+// ClassificationLabel names the request's data classification for people.
+func (r Request) ClassificationLabel() string {
+	return catalog.Classification(r.DataClassification).Label()
+}
+
 const requestColumns = `id, kind, state, app_id, app_name, website, use_case, data_classification, expected_users,
 	estimate_minor, estimate_currency, requester_id, outcome, conditions, rationale, what_would_change, pilot_ends_at,
 	review, vote_opened_at, tally, created_at, updated_at`

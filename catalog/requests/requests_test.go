@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
@@ -52,8 +53,8 @@ func member(t *testing.T, d *db.DB, email string, roles ...string) requests.Memb
 	t.Helper()
 	var id int64
 	now := db.Time(time.Now())
-	if err := d.Get(&id, d.Rebind("INSERT INTO users (issuer, subject, email, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"),
-		"https://idp.test", email, email, email, now, now); err != nil {
+	if err := d.Get(&id, d.Rebind("INSERT INTO users (issuer, subject, email, name, roles, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id"),
+		"https://idp.test", email, email, email, strings.Join(append([]string{"employee"}, roles...), ","), now, now); err != nil {
 		t.Fatal(err)
 	}
 	return requests.Member{UserID: id, Email: email, Roles: append([]string{"employee"}, roles...)}
@@ -475,5 +476,112 @@ func TestDemandCountsPeopleAlreadyUsingTheApp(t *testing.T) {
 	}
 	if want := requests.DemandScore(0, 0, 7); after != want || after <= before {
 		t.Errorf("demand %d → %d, want %d with seven people signing in", before, after, want)
+	}
+}
+
+// votingProposal is a proposal by a new employee, reviewed and put to the vote by sam.
+func votingProposal(t *testing.T, svc *requests.Service, d *db.DB, sam requests.Member) requests.Request {
+	t.Helper()
+	ctx := context.Background()
+	r, err := svc.Propose(ctx, member(t, d, "proposer@example.com"), requests.ProposalInput{Name: "Gliffy", UseCase: "Architecture diagrams.", DataClassification: "internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, "")
+	if _, err := svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: requests.RecommendApprove}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = svc.OpenVote(ctx, sam, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestVoteClosesWhenEveryoneHasVoted: the last committee member's vote closes the vote at once,
+// through the same rule and with the same timeline entry as the closing job, and the progress
+// shows the way there.
+func TestVoteClosesWhenEveryoneHasVoted(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			_, svc, _, d := newWorkflow(t, b)
+			ctx := context.Background()
+			svc.SetElectorate(auth.NewService(d, auth.Options{}))
+			svc.SetVoteSettings(requests.VoteSettings{Rules: requests.VotingRules{Quorum: 2, Majority: 0.5, Window: 72 * time.Hour}})
+			sam := member(t, d, "sam@example.com", "committee", "security")
+			ann := member(t, d, "ann@example.com", "committee")
+			bob := member(t, d, "bob@example.com", "committee")
+			member(t, d, "eve@example.com") // an employee: not in the electorate
+			r := votingProposal(t, svc, d, sam)
+
+			if err := svc.CastVote(ctx, ann, r.ID, requests.VoteApprove, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.CastVote(ctx, bob, r.ID, requests.VoteReject, ""); err != nil {
+				t.Fatal(err)
+			}
+			r, _ = svc.Request(ctx, r.ID)
+			p, ok, err := svc.VoteProgressOf(ctx, r, ann.UserID)
+			if err != nil || !ok || !p.Open || p.Cast != 2 || p.Electorate != 3 || !p.Voted || p.Choice != requests.VoteApprove || !p.QuorumMet() {
+				t.Fatalf("progress with 2 of 3 voted: %+v ok=%v err=%v", p, ok, err)
+			}
+			if p, _, _ := svc.VoteProgressOf(ctx, r, sam.UserID); p.Voted {
+				t.Error("sam has not voted, yet the progress says so")
+			}
+			if err := svc.CastVote(ctx, sam, r.ID, requests.VoteApprove, ""); err != nil {
+				t.Fatal(err)
+			}
+			r, _ = svc.Request(ctx, r.ID)
+			tally, ok := r.Tally()
+			if r.State != requests.StateVoteClosed || !ok || !tally.Passed || tally.Cast != 3 {
+				t.Fatalf("after the last vote: %s %+v", r.State, tally)
+			}
+			tl, _ := svc.Timeline(ctx, r.ID)
+			last := tl[len(tl)-1]
+			if last.Action != string(requests.ActionCloseVote) || last.Actor != "system" || !strings.HasPrefix(last.Note, "Everyone on the committee (3) has voted. Passed:") {
+				t.Errorf("timeline ends with %+v", last)
+			}
+			if p, _, _ := svc.VoteProgressOf(ctx, r, sam.UserID); !p.Closed || p.Open || !p.Tally.Passed {
+				t.Errorf("progress after the close: %+v", p)
+			}
+		})
+	}
+}
+
+// TestChairClosesTheVoteEarly: only the chair closes a vote before its window, with a reason,
+// and the votes are counted as when the window ends.
+func TestChairClosesTheVoteEarly(t *testing.T) {
+	_, svc, _, d := newWorkflow(t, testutil.Backends()[0])
+	ctx := context.Background()
+	sam := member(t, d, "sam@example.com", "committee", "security")
+	ann := member(t, d, "ann@example.com", "committee")
+	r := votingProposal(t, svc, d, sam)
+	if err := svc.CastVote(ctx, ann, r.ID, requests.VoteApprove, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CloseVoteEarly(ctx, ann, r.ID, "The vendor withdrew."); !errs.Is(err, errs.Forbidden) {
+		t.Fatalf("a member who is not the chair: %v, want forbidden", err)
+	}
+	chair := sam
+	chair.Chair = true
+	if _, err := svc.CloseVoteEarly(ctx, chair, r.ID, "  "); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("no reason: %v, want invalid", err)
+	} else if e, _ := errs.As(err); e.Fields["reason"] == "" {
+		t.Errorf("no field error on reason: %+v", e)
+	}
+	tally, err := svc.CloseVoteEarly(ctx, chair, r.ID, "The vendor was acquired; we decide now.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Passed || tally.QuorumMet || tally.Approve != 1 {
+		t.Errorf("tally %+v: one vote does not meet the default quorum of 3", tally)
+	}
+	tl, _ := svc.Timeline(ctx, r.ID)
+	last := tl[len(tl)-1]
+	if last.Action != string(requests.ActionCloseVote) || last.Actor != sam.Email ||
+		!strings.HasPrefix(last.Note, "Closed early by the chair: The vendor was acquired; we decide now. Not passed: the quorum is 3 votes") {
+		t.Errorf("timeline ends with %+v", last)
+	}
+	if _, err := svc.CloseVoteEarly(ctx, chair, r.ID, "Again."); !errs.Is(err, errs.Conflict) {
+		t.Errorf("closing a closed vote: %v, want conflict", err)
 	}
 }

@@ -15,26 +15,30 @@ import (
 
 // Service stores and moves requests.
 type Service struct {
-	db       *db.DB
-	catalog  *catalog.Service
-	notifier Notifier
-	usage    UsageCounter
+	db         *db.DB
+	catalog    *catalog.Service
+	notifier   Notifier
+	usage      UsageCounter
+	electorate Electorate
+	votes      VoteSettings
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }
 
 // NewService returns the request workflow on d, deciding about the apps of cat.
 func NewService(d *db.DB, cat *catalog.Service) *Service {
-	return &Service{db: d, catalog: cat, Now: time.Now}
+	return &Service{db: d, catalog: cat, Now: time.Now, votes: VoteSettings{Rules: DefaultVotingRules()}}
 }
 
 func (s *Service) now() time.Time { return db.Time(s.Now()) }
 
 // Member is a signed-in person acting on requests.
 type Member struct {
-	UserID    int64
-	Email     string
-	Roles     []string
+	UserID int64
+	Email  string
+	Roles  []string
+	// Chair is true when the member chairs the committee (PAVED_VOTE_CHAIR_ROLE).
+	Chair     bool
 	RequestID string // the HTTP request, for the audit log
 }
 

@@ -138,6 +138,8 @@ const (
 	// or security does it, or Paved when the demand score passes the threshold.
 	ActionOpenVote RequestAction = "open_vote"
 	// ActionCloseVote ends the vote and records the tally (voting → vote_closed). Paved does it
+	// when the window ends or the whole committee has voted; the committee chair may do it
+	// early, with a reason. Every close counts the votes with Tally under the same rules.
 	// when the voting window ends.
 	ActionCloseVote RequestAction = "close_vote"
 	// ActionDecide records security's decision (vote_closed → decided; an access request may
@@ -155,6 +157,31 @@ var RequestActions = []RequestAction{ActionSubmit, ActionGrantAccess, ActionStar
 
 // Valid reports whether a is a known action.
 func (a RequestAction) Valid() bool { return slices.Contains(RequestActions, a) }
+
+// Label says what the action did, for timelines and the audit log: "Closed the vote".
+func (a RequestAction) Label() string {
+	switch a {
+	case ActionSubmit:
+		return "Submitted the request"
+	case ActionGrantAccess:
+		return "Granted access at once"
+	case ActionStartReview:
+		return "Started the security review"
+	case ActionCompleteReview:
+		return "Completed the security review"
+	case ActionOpenVote:
+		return "Opened the committee vote"
+	case ActionCloseVote:
+		return "Closed the vote"
+	case ActionDecide:
+		return "Recorded the decision"
+	case ActionWithdraw:
+		return "Withdrew the request"
+	case ActionReopenPilot:
+		return "Brought the pilot back to the committee"
+	}
+	return string(a)
+}
 
 // Role is a role the actor holds. The values are the auth package's role names; this package
 // does not import auth, so the caller converts.
@@ -177,6 +204,9 @@ type ActorContext struct {
 	// vote on demand, closing a vote at the end of its window, reopening an ended pilot).
 	// It is a field rather than a role so that no group mapping can ever hand it to a person.
 	System bool
+	// Chair is true when the actor chairs the committee (a configured role): the chair may
+	// close a vote before its window ends.
+	Chair bool
 }
 
 // ActorFromRoles builds the context of a person from role names as the auth package has them.
@@ -270,8 +300,8 @@ func refuseActor(action RequestAction, actor ActorContext) string {
 			return "Only committee members or the security team can put a request to the vote."
 		}
 	case ActionCloseVote:
-		if !actor.System {
-			return "A vote closes by itself when its voting window ends."
+		if !actor.System && !actor.Chair {
+			return "A vote closes by itself when its window ends or everyone on the committee has voted; only the committee chair can close it early."
 		}
 	case ActionReopenPilot:
 		if !actor.System && !actor.Has(RoleSecurity) {
@@ -392,6 +422,7 @@ func (s *Service) step(ctx context.Context, tx *sqlx.Tx, id int64, mv *transitio
 	actor, who := SystemActor(), audit.System
 	if mv.by != nil {
 		actor, who = ActorFromRoles(mv.by.Roles, r.RequesterID == mv.by.UserID), mv.by.actor()
+		actor.Chair = mv.by.Chair
 	}
 	next, err := NextState(r.Kind, r.State, mv.action, actor)
 	if err != nil {

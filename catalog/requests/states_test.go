@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
@@ -139,6 +140,7 @@ func TestNextStateAuthorisation(t *testing.T) {
 		{"admin", asAdmin},
 		{"system", asSystem},
 		{"security requester", ActorFromRoles([]string{"employee", "security"}, true)},
+		{"chair", ActorContext{Roles: []Role{RoleEmployee, RoleCommittee}, Chair: true}},
 	}
 	// For each action, who may take it (by the names above); everyone else gets 403.
 	allowed := map[RequestAction][]string{
@@ -146,8 +148,8 @@ func TestNextStateAuthorisation(t *testing.T) {
 		ActionGrantAccess:    {"system"},
 		ActionStartReview:    {"security", "security requester"},
 		ActionCompleteReview: {"security", "security requester"},
-		ActionOpenVote:       {"committee", "security", "system", "security requester"},
-		ActionCloseVote:      {"system"},
+		ActionOpenVote:       {"committee", "security", "system", "security requester", "chair"},
+		ActionCloseVote:      {"system", "chair"},
 		ActionDecide:         {"security", "security requester"},
 		ActionWithdraw:       {"requester", "security requester"},
 		ActionReopenPilot:    {"security", "system", "security requester"},
@@ -215,5 +217,50 @@ func TestRequestStatePredicates(t *testing.T) {
 	}
 	if StateNone.Valid() {
 		t.Error("StateNone is not a stored state")
+	}
+}
+
+// TestLabels: every code a person can meet on a page has words of its own.
+func TestLabels(t *testing.T) {
+	labels := map[string]string{}
+	for _, a := range RequestActions {
+		labels[string(a)] = a.Label()
+	}
+	for _, o := range Outcomes {
+		labels[string(o)] = o.Label()
+	}
+	for _, r := range Recommendations {
+		labels[string(r)] = r.Label()
+	}
+	for _, c := range VoteChoices {
+		labels[string(c)] = c.Label()
+	}
+	for code, label := range labels {
+		if label == "" || label == code || strings.Contains(label, "_") {
+			t.Errorf("%q is labelled %q", code, label)
+		}
+	}
+	for _, tt := range []struct {
+		action     RequestAction
+		note, want string
+	}{
+		{ActionCompleteReview, "approve_with_conditions", "Recommends: Approve with conditions"},
+		{ActionDecide, "rejected_with_guidance", "Rejected with guidance"},
+		{ActionCloseVote, "Passed: 3 of 3.", "Passed: 3 of 3."},
+		{ActionDecide, "", ""},
+	} {
+		if got := NoteText(tt.action, tt.note); got != tt.want {
+			t.Errorf("NoteText(%s, %q) = %q, want %q", tt.action, tt.note, got, tt.want)
+		}
+	}
+	c := ReviewChecklist{DataClassification: "confidential", SSO: catalog.AnswerYes, Certifications: []string{"soc2_type2", "iso27001"}}
+	if got := c.ClassificationLabel(); got != "Confidential" {
+		t.Errorf("classification label %q", got)
+	}
+	if got := strings.Join(c.CertificationLabels(), ", "); strings.Contains(got, "_") || !strings.Contains(got, "SOC 2") {
+		t.Errorf("certification labels %q", got)
+	}
+	if c.SSO.Label() != "Yes" || c.DPA.Label() != "Not answered" {
+		t.Errorf("answer labels %q, %q", c.SSO.Label(), c.DPA.Label())
 	}
 }

@@ -34,6 +34,19 @@ var VoteChoices = []VoteChoice{VoteApprove, VoteReject, VoteAbstain}
 // Valid reports whether c is a known choice.
 func (c VoteChoice) Valid() bool { return slices.Contains(VoteChoices, c) }
 
+// Label names the choice for people: "Approve".
+func (c VoteChoice) Label() string {
+	switch c {
+	case VoteApprove:
+		return "Approve"
+	case VoteReject:
+		return "Reject"
+	case VoteAbstain:
+		return "Abstain"
+	}
+	return string(c)
+}
+
 // VotingRules are the committee's rules, from PAVED_VOTE_QUORUM, PAVED_VOTE_MAJORITY and
 // PAVED_VOTE_WINDOW.
 type VotingRules struct {
@@ -205,7 +218,8 @@ func formatMillionthsPercent(m int64) string {
 }
 
 // CastVote records m's vote, replacing an earlier one, while the vote is open. Only committee
-// members vote; the primary key makes one vote per member whatever the concurrency.
+// members vote; the primary key makes one vote per member whatever the concurrency. The last
+// member's vote closes the vote at once.
 func (s *Service) CastVote(ctx context.Context, m Member, id int64, choice VoteChoice, comment string) error {
 	if !ActorFromRoles(m.Roles, false).Has(RoleCommittee) {
 		return errs.E(errs.Forbidden, "Only committee members vote.")
@@ -231,7 +245,11 @@ func (s *Service) CastVote(ctx context.Context, m Member, id int64, choice VoteC
 		if err != nil {
 			return fmt.Errorf("cast vote: %w", err)
 		}
-		return audit.Append(ctx, tx, s.now(), m.actor(), "request.vote", "request", strconv.FormatInt(id, 10), map[string]string{"choice": string(choice)})
+		if err := audit.Append(ctx, tx, s.now(), m.actor(), "request.vote", "request", strconv.FormatInt(id, 10), map[string]string{"choice": string(choice)}); err != nil {
+			return err
+		}
+		_, err = s.closeIfAllVotedTx(ctx, tx, id)
+		return err
 	})
 }
 
@@ -249,24 +267,82 @@ func (s *Service) Votes(ctx context.Context, id int64) ([]VoteChoice, error) {
 func (s *Service) CloseVote(ctx context.Context, id int64, rules VotingRules) (TallyResult, error) {
 	var t TallyResult
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		mv := &transition{action: ActionCloseVote}
-		mv.set = func(tx *sqlx.Tx, r *Request) (string, []any, error) {
-			var votes []VoteChoice
-			if err := tx.SelectContext(ctx, &votes, tx.Rebind("SELECT choice FROM votes WHERE request_id = ?"), id); err != nil {
-				return "", nil, fmt.Errorf("list votes: %w", err)
-			}
-			t = Tally(votes, rules)
-			raw, err := json.Marshal(t)
-			if err != nil {
-				return "", nil, err
-			}
-			mv.note = t.Reason
-			return "tally = ?, ", []any{string(raw)}, nil
-		}
-		_, err := s.step(ctx, tx, id, mv)
+		var err error
+		t, err = s.closeVoteTx(ctx, tx, id, rules, nil, "")
 		return err
 	})
 	return t, err
+}
+
+// CloseVoteEarly is the committee chair ending a vote before its window, with a reason that
+// goes on the timeline beside the tally. The votes are counted as when the window ends.
+func (s *Service) CloseVoteEarly(ctx context.Context, m Member, id int64, reason string) (TallyResult, error) {
+	reason = strings.TrimSpace(reason)
+	switch n := utf8.RuneCountInString(reason); {
+	case n == 0:
+		return TallyResult{}, &errs.Error{Code: errs.Invalid, Message: "Say why the vote closes early.", Fields: map[string]string{"reason": "Say why the vote closes early; everyone can read it on the timeline."}}
+	case n > 500:
+		return TallyResult{}, &errs.Error{Code: errs.Invalid, Message: "The reason is too long.", Fields: map[string]string{"reason": "Use at most 500 characters."}}
+	}
+	var t TallyResult
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		t, err = s.closeVoteTx(ctx, tx, id, s.votes.Rules, &m, "Closed early by the chair: "+strings.TrimRight(reason, ".")+".")
+		return err
+	})
+	return t, err
+}
+
+// closeVoteTx is the one way a vote closes, whoever closes it: by (nil for Paved itself) moves
+// the request with ActionCloseVote, the votes are counted by Tally under rules, and the
+// timeline note is why (if anything) followed by the tally's reason.
+func (s *Service) closeVoteTx(ctx context.Context, tx *sqlx.Tx, id int64, rules VotingRules, by *Member, why string) (TallyResult, error) {
+	var t TallyResult
+	mv := &transition{action: ActionCloseVote, by: by}
+	mv.set = func(tx *sqlx.Tx, r *Request) (string, []any, error) {
+		var votes []VoteChoice
+		if err := tx.SelectContext(ctx, &votes, tx.Rebind("SELECT choice FROM votes WHERE request_id = ?"), id); err != nil {
+			return "", nil, fmt.Errorf("list votes: %w", err)
+		}
+		t = Tally(votes, rules)
+		raw, err := json.Marshal(t)
+		if err != nil {
+			return "", nil, err
+		}
+		mv.note = strings.TrimSpace(why + " " + t.Reason)
+		r.TallyJSON = string(raw)
+		return "tally = ?, ", []any{string(raw)}, nil
+	}
+	_, err := s.step(ctx, tx, id, mv)
+	return t, err
+}
+
+// Electorate counts the people who may vote, so that a vote closes once all of them have.
+type Electorate interface {
+	CommitteeSize(ctx context.Context) (int, error)
+}
+
+// SetElectorate lets a vote close as soon as the whole committee has voted.
+func (s *Service) SetElectorate(e Electorate) { s.electorate = e }
+
+// closeIfAllVotedTx closes the vote on id when every member of the committee has voted.
+func (s *Service) closeIfAllVotedTx(ctx context.Context, tx *sqlx.Tx, id int64) (bool, error) {
+	if s.electorate == nil {
+		return false, nil
+	}
+	size, err := s.electorate.CommitteeSize(ctx)
+	if err != nil || size == 0 {
+		return false, err
+	}
+	var cast int
+	if err := tx.GetContext(ctx, &cast, tx.Rebind("SELECT COUNT(*) FROM votes WHERE request_id = ?"), id); err != nil {
+		return false, fmt.Errorf("count votes: %w", err)
+	}
+	if cast < size {
+		return false, nil
+	}
+	_, err = s.closeVoteTx(ctx, tx, id, s.votes.Rules, nil, fmt.Sprintf("Everyone on the committee (%d) has voted.", size))
+	return err == nil, err
 }
 
 // OpenVote puts a reviewed request to the committee and starts its window.

@@ -167,3 +167,47 @@ func TestVotingWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestProgress(t *testing.T) {
+	rules := VotingRules{Quorum: 3, Majority: 0.5, Window: 72 * time.Hour}
+	opened := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name    string
+		votes   []VoteChoice
+		mine    VoteChoice
+		summary string
+		pct     int
+	}{
+		{"nobody yet", nil, "", "0 votes cast of the 3 needed · 0 approve, 0 reject, 0 abstain", 0},
+		{"two, one mine", votes(1, 0, 1), VoteAbstain, "2 votes cast of the 3 needed · 1 approve, 0 reject, 1 abstain", 66},
+		{"quorum reached", votes(2, 2, 0), VoteReject, "4 votes cast, quorum of 3 reached · 2 approve, 2 reject, 0 abstain", 100},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Progress(tt.votes, rules, opened, tt.mine)
+			if got := p.Summary(); got != tt.summary {
+				t.Errorf("summary %q, want %q", got, tt.summary)
+			}
+			if p.QuorumPercent() != tt.pct || p.Voted != (tt.mine != "") || p.Choice != tt.mine {
+				t.Errorf("progress %+v", p)
+			}
+			if !p.ClosesAt.Equal(opened.Add(72*time.Hour)) || !p.Open {
+				t.Errorf("closes at %v, open %v", p.ClosesAt, p.Open)
+			}
+		})
+	}
+	p := Progress(nil, rules, opened, "")
+	for _, tt := range []struct {
+		at   time.Time
+		want string
+	}{
+		{opened, "3 days left"},
+		{opened.Add(50 * time.Hour), "22 hours left"},
+		{opened.Add(71*time.Hour + 30*time.Minute), "30 minutes left"},
+		{opened.Add(71*time.Hour + 59*time.Minute + 30*time.Second), "1 minute left"},
+		{opened.Add(73 * time.Hour), "closing"},
+	} {
+		if got := p.Left(tt.at); got != tt.want {
+			t.Errorf("Left at %v = %q, want %q", tt.at, got, tt.want)
+		}
+	}
+}

@@ -51,6 +51,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		return fmt.Errorf("load templates: %w", err)
 	}
 	authSvc := auth.NewService(dm.db, auth.Options{IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime})
+	dm.requests.SetElectorate(authSvc)
 	var rp *auth.RP
 	if cfg.OIDCIssuer != "" {
 		rp = auth.NewRP(auth.OIDCConfig{
