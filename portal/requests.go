@@ -48,6 +48,35 @@ type requestListView struct {
 type requestRow struct {
 	requests.RequestSummary
 	Vote *voteView
+	// Age is how long the request has waited since it was submitted, in words.
+	Age string
+}
+
+// ageOf says how long ago t was, in whole days: "today", "1 day", "12 days".
+func ageOf(t, now time.Time) string {
+	days := int(now.Sub(t) / (24 * time.Hour))
+	if days < 1 {
+		return "today"
+	}
+	return plural(days, "day", "days")
+}
+
+// reviewQueue is security's work queue: requests waiting for a review or a decision, oldest
+// first, with how long each has waited and how much it is wanted.
+func (s *Server) reviewQueue(c *gin.Context) {
+	list, err := s.requests.ReviewQueue(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := time.Now()
+	rows := make([]requestRow, len(list))
+	for i, r := range list {
+		rows[i] = requestRow{RequestSummary: r, Age: ageOf(r.CreatedAt, now)}
+	}
+	s.render(c, http.StatusOK, "reviews", "Reviews", requestListView{Heading: "Security reviews",
+		Intro:    "Requests waiting for a review or a decision, oldest first. Votes in progress are in the committee's queue.",
+		Requests: rows, Empty: "Nothing is waiting for security."})
 }
 
 // voteView is a vote's progress as the person looking sees it.
@@ -393,6 +422,7 @@ func (s *Server) requestRoutes() []route {
 		{"GET", "/requests/:id", employee, s.requestPage},
 		{"POST", "/apps/:slug/access", employee, s.requestAccess},
 		{"GET", "/voting", access{Role: auth.RoleCommittee}, s.votingQueue},
+		{"GET", "/reviews", security, s.reviewQueue},
 		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
 			_, err := s.requests.AddComment(c.Request.Context(), m, id, c.PostForm("body"))
 			return "Comment added.", err

@@ -143,7 +143,7 @@ func (s *Server) page(c *gin.Context, title string) web.Page {
 			roles = append(roles, string(r))
 		}
 		p.User = &web.UserView{Name: pr.User.DisplayName(), Email: pr.User.Email, Roles: roles}
-		p.Nav = s.navFor(pr.Roles, c.Request.URL.Path)
+		p.Nav = s.navFor(c, pr.Roles, pr.User.ID)
 	}
 	return p
 }

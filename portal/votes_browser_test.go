@@ -128,3 +128,51 @@ func TestBrowserVoteProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserReviewQueue: security finds its work in /reviews, oldest first, with what each
+// request waits for, and the navigation counts what waits in each queue.
+func TestBrowserReviewQueue(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	sec := signedIn(t, env, "devidp-security")
+	committee := signedIn(t, env, "devidp-committee")
+	_ = signedIn(t, env, "devidp-employee")
+	ctx := context.Background()
+	emp := env.memberByEmail(t, "employee@example.com")
+	first, err := env.requests.Propose(ctx, emp, requests.ProposalInput{Name: "Excalidraw", UseCase: "Sketches for architecture reviews.", DataClassification: "internal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.proposalInVote(t, "tldraw") // in the committee's hands, not security's
+	if _, err := env.requests.Propose(ctx, emp, requests.ProposalInput{Name: "Whimsical", UseCase: "Flowcharts for onboarding guides.", DataClassification: "internal"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.requests.Transition(ctx, env.memberByEmail(t, "security@example.com", "committee", "security"), first.ID, requests.ActionStartReview, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	sec.do(t, chromedp.Navigate(env.base+"/reviews"), chromedp.WaitVisible(chromedp.CSS(".review-queue")))
+	sec.screenshot(t, "reviews-1-queue")
+	rows, err := chromedp.Run(sec.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".review-queue tbody tr")].map(r => r.innerText.replace(/\s+/g, " "))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || !strings.Contains(rows[0], "Excalidraw") || !strings.Contains(rows[0], "Finish the review") ||
+		!strings.Contains(rows[1], "Whimsical") || !strings.Contains(rows[1], "Start the review") || !strings.Contains(rows[1], "today") {
+		t.Errorf("review queue rows = %q", rows)
+	}
+	if nav := sec.text(t, `nav a[href="/reviews"]`); !strings.Contains(nav, "Reviews 2") {
+		t.Errorf("security's navigation: %q", nav)
+	}
+	committee.do(t, chromedp.Navigate(env.base+"/apps"), chromedp.WaitVisible(chromedp.CSS(`nav a[href="/voting"]`)))
+	if nav := committee.text(t, `nav a[href="/voting"]`); !strings.Contains(nav, "Voting 1") {
+		t.Errorf("the committee's navigation: %q", nav)
+	}
+	if n, err := chromedp.Run(committee.ctx, chromedp.Evaluate[int](`document.querySelectorAll('nav a[href="/reviews"]').length`)); err != nil || n != 0 {
+		t.Errorf("the committee is offered security's queue (%d, %v)", n, err)
+	}
+	for _, c := range []*chrome{sec, committee} {
+		if errs := c.consoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors: %v", errs)
+		}
+	}
+}

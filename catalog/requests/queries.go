@@ -162,3 +162,50 @@ func (s *Service) Comments(ctx context.Context, id int64) ([]Comment, error) {
 	}
 	return out, nil
 }
+
+// reviewWhere selects the requests waiting for security: to be reviewed, to have the review
+// finished, or to be decided (after the vote, or straight after review for access).
+const reviewWhere = `(r.state IN (?, ?, ?) OR (r.state = ? AND r.kind = ?))`
+
+func reviewArgs() []any {
+	return []any{StateSubmitted, StateInReview, StateVoteClosed, StateReviewed, KindAccess}
+}
+
+// ReviewQueue lists the requests waiting for security, oldest first.
+func (s *Service) ReviewQueue(ctx context.Context) ([]RequestSummary, error) {
+	return s.listRequests(ctx, "WHERE "+reviewWhere+" ORDER BY r.created_at, r.id", reviewArgs()...)
+}
+
+// WaitingFor says what a request in the review queue needs from security next.
+func (r Request) WaitingFor() string {
+	switch r.State {
+	case StateSubmitted:
+		return "Start the review"
+	case StateInReview:
+		return "Finish the review"
+	case StateReviewed, StateVoteClosed:
+		return "Decide"
+	}
+	return ""
+}
+
+// QueueCounts are the counts the navigation shows beside the queues.
+type QueueCounts struct {
+	// Reviews wait for security (ReviewQueue).
+	Reviews int
+	// Votes are open votes the viewer has not cast a vote in.
+	Votes int
+}
+
+// CountQueues counts what waits for security, and the open votes viewer has not voted in.
+func (s *Service) CountQueues(ctx context.Context, viewer int64) (QueueCounts, error) {
+	var q QueueCounts
+	if err := s.db.GetContext(ctx, &q.Reviews, s.db.Rebind("SELECT COUNT(*) FROM requests r WHERE "+reviewWhere), reviewArgs()...); err != nil {
+		return q, fmt.Errorf("count reviews: %w", err)
+	}
+	if err := s.db.GetContext(ctx, &q.Votes, s.db.Rebind(`SELECT COUNT(*) FROM requests r WHERE r.state = ?
+		AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.request_id = r.id AND v.user_id = ?)`), StateVoting, viewer); err != nil {
+		return q, fmt.Errorf("count votes to cast: %w", err)
+	}
+	return q, nil
+}
