@@ -233,6 +233,7 @@ func TestBrowserEveryPage(t *testing.T) {
 		{"/admin/risk-weights", "risk-weights"}, {"/admin/categories", "categories"}, {"/admin/audit", "audit"},
 		{"/admin/tokens", "tokens"}, {"/account", "account"},
 		{"/discovery", "discovery"}, {"/discovery/import", "discovery-import"}, {"/admin/sources", "sources"},
+		{"/voting", "voting"}, {"/reviews", "reviews"}, {"/requests", "my-requests"},
 	}
 	for _, pg := range pages {
 		path, name := pg[0], pg[1]
