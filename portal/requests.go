@@ -221,9 +221,8 @@ func (s *Server) propose(c *gin.Context) {
 func (s *Server) requestAccess(c *gin.Context) {
 	r, err := s.requests.RequestAccess(c.Request.Context(), s.memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
 	if err != nil {
-		if _, ok := formErrors(err); ok {
-			s.flash(c, "error", "Tick the box to accept the conditions of use, then ask again.")
-			c.Redirect(http.StatusSeeOther, "/apps/"+c.Param("slug"))
+		if fields, ok := formErrors(err); ok {
+			s.renderApp(c, statusOfErr(err), fields)
 			return
 		}
 		s.fail(c, err)
@@ -267,6 +266,8 @@ type requestView struct {
 	Comments     []requests.Comment
 	App          *catalog.AppDetail
 	Alternatives []catalog.Alternative
+	// MyPledge is the viewer's pledge, if they made one: only then can they withdraw it.
+	MyPledge *requests.PledgeRow
 	// Vote is the vote's progress, nil before the request goes to the vote.
 	Vote         *voteView
 	CanCloseVote bool
@@ -319,6 +320,11 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	if v.Funding, err = s.requests.FundingOf(ctx, id); err != nil {
 		s.fail(c, err)
 		return
+	}
+	for i, p := range v.Funding.Pledges {
+		if p.UserID == me {
+			v.MyPledge = &v.Funding.Pledges[i]
+		}
 	}
 	if v.Demand, err = s.requests.Demand(ctx, r, v.Funding.Supporters); err != nil {
 		s.fail(c, err)

@@ -209,3 +209,19 @@ func (s *Service) CountQueues(ctx context.Context, viewer int64) (QueueCounts, e
 	}
 	return q, nil
 }
+
+// AccessOf is userID's latest access request for the app appID, if there is one: the app page
+// shows the instructions to someone already granted access, and the open request to someone
+// waiting, instead of the button again.
+func (s *Service) AccessOf(ctx context.Context, userID, appID int64) (Request, bool, error) {
+	list, err := s.listRequests(ctx, "WHERE r.requester_id = ? AND r.app_id = ? AND r.kind = ? AND r.state <> ? ORDER BY r.id DESC", userID, appID, KindAccess, StateWithdrawn)
+	if err != nil || len(list) == 0 {
+		return Request{}, false, err
+	}
+	return list[0].Request, true, nil
+}
+
+// Granted reports whether the request ended with access: approved, with or without conditions.
+func (r Request) Granted() bool {
+	return r.State == StateDecided && (r.Outcome == OutcomeApproved || r.Outcome == OutcomeApprovedWithConditions)
+}
