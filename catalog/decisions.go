@@ -100,3 +100,36 @@ func (s *Service) SettleAppTx(ctx context.Context, tx *sqlx.Tx, app App, d AppDe
 
 // ValidHTTPURL reports whether s is an absolute http(s) address.
 func ValidHTTPURL(s string) bool { return validHTTPURL(s) }
+
+// FindExisting looks for an app already in the catalogue under name (its name, slug or an
+// alias, in any case) or at the host of website (or a parent domain of it, down to two labels),
+// so that a proposal of an app Paved already knows points to it instead of duplicating it.
+func (s *Service) FindExisting(ctx context.Context, name, website string) (App, bool, error) {
+	name = strings.TrimSpace(name)
+	var domains []string
+	if d, err := NormalizeIdentifier(IDDomain, website); err == nil && website != "" {
+		for labels := strings.Split(d, "."); len(labels) >= 2; labels = labels[1:] {
+			domains = append(domains, strings.Join(labels, "."))
+		}
+	}
+	if name == "" && len(domains) == 0 {
+		return App{}, false, nil
+	}
+	q := "SELECT " + appColumns + " FROM apps WHERE LOWER(name) = LOWER(?) OR slug = ? OR id IN (SELECT app_id FROM app_identifiers WHERE kind = ? AND LOWER(value) = LOWER(?))"
+	args := []any{name, Slugify(name), IDAlias, name}
+	if len(domains) > 0 {
+		q += " OR id IN (SELECT app_id FROM app_identifiers WHERE kind = ? AND value IN (?" + strings.Repeat(", ?", len(domains)-1) + "))"
+		args = append(args, IDDomain)
+		for _, d := range domains {
+			args = append(args, d)
+		}
+	}
+	var found []App
+	if err := s.db.SelectContext(ctx, &found, s.db.Rebind(q+" ORDER BY id LIMIT 1"), args...); err != nil {
+		return App{}, false, fmt.Errorf("find existing app: %w", err)
+	}
+	if len(found) == 0 {
+		return App{}, false, nil
+	}
+	return found[0], true, nil
+}

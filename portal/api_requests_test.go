@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -668,10 +669,17 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 				}
 				c := callers[col]
 				var resp apiResponse
-				if row.body == nil {
+				body := row.body
+				if m, ok := body.(map[string]any); ok && row.action == "propose" {
+					// Each caller proposes an app of its own: a second "Pitch" would be a duplicate.
+					m = maps.Clone(m)
+					m["name"] = fmt.Sprintf("%s for %s", m["name"], col)
+					body = m
+				}
+				if body == nil {
 					resp = c.do(t, row.method, path, "", nil)
 				} else {
-					resp = c.send(t, row.method, path, row.body)
+					resp = c.send(t, row.method, path, body)
 				}
 				if resp.status != row.want[i] {
 					t.Fatalf("%s as %s: %d, want %d; %s", row.action, col, resp.status, row.want[i], resp.body)

@@ -39,7 +39,7 @@ func newChrome(t *testing.T) *chrome {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 180*time.Second) // long stories on a busy machine
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	c := &chrome{ctx: ctx}
 	// Start the browser, then subscribe to its console before any page loads.

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,27 +173,56 @@ func sortByDemand(list []requests.RequestSummary) {
 	slices.SortStableFunc(list, func(a, b requests.RequestSummary) int { return b.Demand - a.Demand })
 }
 
-// proposalView is the proposal form with approved apps that may already cover the need.
+// proposalView is the proposal form with approved apps that may already cover the need, and
+// the app or proposal it duplicates when Paved already knows it.
 type proposalView struct {
 	Form    requests.ProposalInput
 	Errors  map[string]string
 	Similar []catalog.IndexDoc
 	Classes []catalog.Classification
 	Cur     []requests.Currency
+	// Existing is the catalogued app the proposal names; Open the request to support instead.
+	Existing *catalog.App
+	Open     *requests.Request
 }
 
 func (s *Server) proposalForm(c *gin.Context) {
-	in := requests.ProposalInput{Name: c.Query("name"), EstimateCurrency: "EUR", DataClassification: "internal"}
-	s.renderProposal(c, http.StatusOK, in, nil)
+	in := requests.ProposalInput{Name: c.Query("name"), UseCase: c.Query("use_case"), EstimateCurrency: "EUR", DataClassification: "internal"}
+	s.renderProposal(c, http.StatusOK, in, nil, nil)
 }
 
-func (s *Server) renderProposal(c *gin.Context, status int, in requests.ProposalInput, fieldErrs map[string]string) {
-	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: requests.Currencies()}
-	if q := strings.TrimSpace(in.Name + " " + in.UseCase); q != "" {
-		res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: []catalog.Status{catalog.StatusApproved, catalog.StatusApprovedWithConditions}, Limit: 3})
-		if err == nil {
-			v.Similar = res.Hits
+// maxSimilar is how many approved apps the proposal form suggests.
+const maxSimilar = 5
+
+// similarApps asks the search engine for approved apps matching the name, then the use case,
+// and returns up to maxSimilar of them, name matches first.
+func (s *Server) similarApps(c *gin.Context, in requests.ProposalInput) []catalog.IndexDoc {
+	var out []catalog.IndexDoc
+	seen := map[string]bool{}
+	for _, q := range []string{in.Name, in.UseCase} {
+		if q = strings.TrimSpace(q); q == "" || len(out) >= maxSimilar {
+			continue
 		}
+		res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: []catalog.Status{catalog.StatusApproved, catalog.StatusApprovedWithConditions}, Limit: maxSimilar})
+		if err != nil {
+			// The hint is a help, not the form: without it the proposal still works.
+			s.log.WarnContext(c.Request.Context(), "similar apps", "err", err, "request_id", RequestIDOf(c))
+			continue
+		}
+		for _, h := range res.Hits {
+			if !seen[h.Slug] && len(out) < maxSimilar {
+				seen[h.Slug] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) renderProposal(c *gin.Context, status int, in requests.ProposalInput, fieldErrs map[string]string, dup *requests.DuplicateError) {
+	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: requests.Currencies(), Similar: s.similarApps(c, in)}
+	if dup != nil {
+		v.Existing, v.Open = dup.App, dup.Request
 	}
 	if c.GetHeader("HX-Request") == "true" {
 		s.renderFragment(c, "request_new", "similar", v)
@@ -207,8 +237,13 @@ func (s *Server) propose(c *gin.Context) {
 		Estimate: c.PostForm("estimate"), EstimateCurrency: c.PostForm("estimate_currency")}
 	r, err := s.requests.Propose(c.Request.Context(), s.memberOf(c), in)
 	if err != nil {
+		var dup *requests.DuplicateError
+		if errors.As(err, &dup) {
+			s.renderProposal(c, http.StatusConflict, in, nil, dup)
+			return
+		}
 		if fields, ok := formErrors(err); ok {
-			s.renderProposal(c, statusOfErr(err), in, fields)
+			s.renderProposal(c, statusOfErr(err), in, fields, nil)
 			return
 		}
 		s.fail(c, err)

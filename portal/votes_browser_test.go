@@ -138,12 +138,12 @@ func TestBrowserReviewQueue(t *testing.T) {
 	_ = signedIn(t, env, "devidp-employee")
 	ctx := context.Background()
 	emp := env.memberByEmail(t, "employee@example.com")
-	first, err := env.requests.Propose(ctx, emp, requests.ProposalInput{Name: "Excalidraw", UseCase: "Sketches for architecture reviews.", DataClassification: "internal"})
+	first, err := env.requests.Propose(ctx, emp, requests.ProposalInput{Name: "Scrawl", UseCase: "Sketches for architecture reviews.", DataClassification: "internal"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	env.proposalInVote(t, "tldraw") // in the committee's hands, not security's
-	if _, err := env.requests.Propose(ctx, emp, requests.ProposalInput{Name: "Whimsical", UseCase: "Flowcharts for onboarding guides.", DataClassification: "internal"}); err != nil {
+	if _, err := env.requests.Propose(ctx, emp, requests.ProposalInput{Name: "Napkin", UseCase: "Flowcharts for onboarding guides.", DataClassification: "internal"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.requests.Transition(ctx, env.memberByEmail(t, "security@example.com", "committee", "security"), first.ID, requests.ActionStartReview, ""); err != nil {
@@ -156,8 +156,8 @@ func TestBrowserReviewQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || !strings.Contains(rows[0], "Excalidraw") || !strings.Contains(rows[0], "Finish the review") ||
-		!strings.Contains(rows[1], "Whimsical") || !strings.Contains(rows[1], "Start the review") || !strings.Contains(rows[1], "today") {
+	if len(rows) != 2 || !strings.Contains(rows[0], "Scrawl") || !strings.Contains(rows[0], "Finish the review") ||
+		!strings.Contains(rows[1], "Napkin") || !strings.Contains(rows[1], "Start the review") || !strings.Contains(rows[1], "today") {
 		t.Errorf("review queue rows = %q", rows)
 	}
 	if nav := sec.text(t, `nav a[href="/reviews"]`); !strings.Contains(nav, "Reviews 2") {

@@ -107,6 +107,9 @@ func (s *Service) Propose(ctx context.Context, m Member, in ProposalInput) (Requ
 	if err != nil {
 		return Request{}, err
 	}
+	if err := s.checkDuplicate(ctx, r.AppName, r.Website); err != nil {
+		return Request{}, err
+	}
 	next, err := NextState(r.Kind, StateNone, ActionSubmit, ActorFromRoles(m.Roles, true))
 	if err != nil {
 		return Request{}, err
@@ -205,4 +208,64 @@ func (s *Service) notifyTx(ctx context.Context, tx *sqlx.Tx, kind string, r Requ
 		return fmt.Errorf("recipients of request %d: %w", r.ID, err)
 	}
 	return s.notifier.NotifyTx(ctx, tx, RequestEvent{Kind: kind, Request: r, Outcome: outcome, Recipients: emails})
+}
+
+// DuplicateError refuses a proposal of an app Paved already knows: one in the catalogue (by
+// name, alias or domain), or one already proposed and still open. It carries what to point
+// the person to instead, and unwraps to a conflict with a field error on the name.
+type DuplicateError struct {
+	App     *catalog.App // the app in the catalogue, if that is what matched
+	Request *Request     // the open proposal (or access request) to support instead, if any
+	err     *errs.Error
+}
+
+func (e *DuplicateError) Error() string { return e.err.Error() }
+
+// Unwrap lets errs.As see the conflict.
+func (e *DuplicateError) Unwrap() error { return e.err }
+
+// checkDuplicate returns a *DuplicateError when name or website is an app Paved knows.
+func (s *Service) checkDuplicate(ctx context.Context, name, website string) error {
+	a, ok, err := s.catalog.FindExisting(ctx, name, website)
+	if err != nil {
+		return err
+	}
+	if ok {
+		d := &DuplicateError{App: &a}
+		// An app under review may already have a request people can back.
+		open, err := s.listRequests(ctx, "WHERE r.app_id = ? AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", a.ID, StateSubmitted, StateInReview, StateReviewed, StateVoting, StateVoteClosed)
+		if err != nil {
+			return err
+		}
+		if len(open) > 0 {
+			d.Request = &open[0].Request
+		}
+		msg := fmt.Sprintf("%s is already in the catalogue (%s).", a.Name, statusWords(a.Status))
+		d.err = &errs.Error{Code: errs.Conflict, Message: msg, Fields: map[string]string{"name": msg}}
+		return d
+	}
+	open, err := s.listRequests(ctx, "WHERE r.kind = ? AND LOWER(r.app_name) = LOWER(?) AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", KindNewApp, name,
+		StateSubmitted, StateInReview, StateReviewed, StateVoting, StateVoteClosed)
+	if err != nil || len(open) == 0 {
+		return err
+	}
+	msg := fmt.Sprintf("%s has already been proposed; support that proposal instead.", open[0].AppName)
+	return &DuplicateError{Request: &open[0].Request, err: &errs.Error{Code: errs.Conflict, Message: msg, Fields: map[string]string{"name": msg}}}
+}
+
+// statusWords names a catalogue status in a sentence.
+func statusWords(st catalog.Status) string {
+	switch st {
+	case catalog.StatusApproved:
+		return "approved"
+	case catalog.StatusApprovedWithConditions:
+		return "approved with conditions"
+	case catalog.StatusUnderReview:
+		return "under review"
+	case catalog.StatusNotApproved:
+		return "not approved"
+	case catalog.StatusRetired:
+		return "retired"
+	}
+	return string(st)
 }
