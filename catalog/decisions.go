@@ -133,3 +133,15 @@ func (s *Service) FindExisting(ctx context.Context, name, website string) (App, 
 	}
 	return found[0], true, nil
 }
+
+// RecentlyApproved lists the n apps most recently approved (with or without conditions), newest
+// first, for the home page.
+func (s *Service) RecentlyApproved(ctx context.Context, n int) ([]App, error) {
+	var out []App
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind("SELECT "+appColumns+" FROM apps WHERE status IN (?, ?) ORDER BY updated_at DESC, id DESC LIMIT ?"),
+		StatusApproved, StatusApprovedWithConditions, n)
+	if err != nil {
+		return nil, fmt.Errorf("recently approved apps: %w", err)
+	}
+	return out, nil
+}

@@ -225,3 +225,20 @@ func (s *Service) AccessOf(ctx context.Context, userID, appID int64) (Request, b
 func (r Request) Granted() bool {
 	return r.State == StateDecided && (r.Outcome == OutcomeApproved || r.Outcome == OutcomeApprovedWithConditions)
 }
+
+// OpenRequestFor is the open request people can support for an app: one about the catalogued
+// app appID, or else an open proposal under name. ok is false when there is none.
+func (s *Service) OpenRequestFor(ctx context.Context, appID *int64, name string) (Request, bool, error) {
+	open := []any{StateSubmitted, StateInReview, StateReviewed, StateVoting, StateVoteClosed}
+	var list []RequestSummary
+	var err error
+	if appID != nil {
+		list, err = s.listRequests(ctx, "WHERE r.app_id = ? AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", append([]any{*appID}, open...)...)
+	} else {
+		list, err = s.listRequests(ctx, "WHERE r.kind = ? AND LOWER(r.app_name) = LOWER(?) AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", append([]any{KindNewApp, strings.TrimSpace(name)}, open...)...)
+	}
+	if err != nil || len(list) == 0 {
+		return Request{}, false, err
+	}
+	return list[0].Request, true, nil
+}
