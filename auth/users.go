@@ -89,3 +89,15 @@ func (s *Service) CommitteeSize(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// EnsureUser creates or refreshes the user id names with roles, as a sign-in would but without
+// a session: the quick start uses it to give its demo data real people before anyone signs in.
+func (s *Service) EnsureUser(ctx context.Context, id Identity, roles RoleSet) (User, error) {
+	var u User
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		u, err = upsertUser(ctx, tx, id, roles.Expand(), s.now())
+		return err
+	})
+	return u, err
+}

@@ -67,7 +67,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 			return nil, err
 		}
 		for _, a := range applied {
-			log.Info("applied migration", "file", a)
+			log.Debug("applied migration", "file", a)
 		}
 	}
 	rules, err := votingRules(cfg)

@@ -29,7 +29,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 // serve runs the portal until ctx ends, then lets in-flight requests and running jobs finish.
 // mount adds the dev identity provider's routes; ready runs once everything is up.
-func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain) error) error {
+func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain, *auth.Service, *slog.Logger) error) error {
 	log := newLogger(cfg, e.stderr)
 	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
 	if err != nil {
@@ -105,7 +105,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		return fmt.Errorf("start background jobs: %w", err)
 	}
 	if ready != nil {
-		if err := ready(ctx, dm); err != nil {
+		if err := ready(ctx, dm, authSvc, log); err != nil {
 			_ = shutdown(log, hs, cfg.ShutdownTimeout)
 			return err
 		}
