@@ -103,6 +103,18 @@ func (c *chrome) screenshot(t *testing.T, name string) {
 	}
 }
 
+// screenshotOf saves a PNG of the element css matches under testdata/out.
+func (c *chrome) screenshotOf(t *testing.T, css, name string) {
+	t.Helper()
+	png, err := chromedp.Run(c.ctx, chromedp.Screenshot(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "out", name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestBrowserHomePage(t *testing.T) {
 	env := newEnv(t, envOptions{})
 	c := newChrome(t)

@@ -68,6 +68,7 @@ func TestBrowserLivingDemo(t *testing.T) {
 	}
 	committee.do(t, chromedp.Navigate(env.base+"/voting"), chromedp.Click(chromedp.CSS(".app-list a.app-name")), chromedp.WaitVisible(chromedp.CSS(".vote-progress")))
 	committee.screenshot(t, "demo-3-vote-progress")
+	committee.screenshotOf(t, `section[aria-labelledby="vote-title"]`, "demo-4-vote-section")
 	page := committee.text(t, "main")
 	for _, want := range []string{"EUR", "GBP", "Reviewed: SSO and a DPA are in place.", "(Demo data.)"} {
 		if !strings.Contains(page, want) {
