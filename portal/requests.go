@@ -306,6 +306,9 @@ type requestView struct {
 	// Vote is the vote's progress, nil before the request goes to the vote.
 	Vote         *voteView
 	CanCloseVote bool
+	// DecidedApp is the app an access request being decided is about: the form says whether
+	// the decision also settles its catalogue status.
+	DecidedApp *catalog.App
 	// Suggested is the outcome the review recommends: the decision form starts from it.
 	Suggested       requests.Outcome
 	Outcomes        []requests.Outcome
@@ -397,6 +400,11 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	v.Suggested = requests.OutcomeApproved
 	if v.Reviewed && v.Review.Recommendation.Valid() {
 		v.Suggested = v.Review.Recommendation.Outcome()
+	}
+	if v.CanDecide && r.Kind == requests.KindAccess && r.AppID != nil {
+		if a, err := s.catalog.AppByID(ctx, *r.AppID); err == nil {
+			v.DecidedApp = &a
+		}
 	}
 	if v.CanDecide {
 		if v.Categories, err = s.catalog.Categories(ctx); err != nil {
@@ -515,7 +523,7 @@ func (s *Server) requestRoutes() []route {
 		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
 			in := requests.DecisionInput{Outcome: requests.Outcome(c.PostForm("outcome")),
 				Conditions: c.PostForm("conditions"), Rationale: c.PostForm("rationale"), WhatWouldChange: c.PostForm("what_would_change"),
-				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category")}
+				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category"), SettleApp: c.PostForm("settle_app") == "yes"}
 			if v := strings.TrimSpace(c.PostForm("pilot_ends_at")); v != "" {
 				t, err := time.Parse("2006-01-02", v)
 				if err != nil {
@@ -523,7 +531,10 @@ func (s *Server) requestRoutes() []route {
 				}
 				in.PilotEndsAt = &t
 			}
-			_, err := s.requests.Decide(c.Request.Context(), m, id, in)
+			r, err := s.requests.Decide(c.Request.Context(), m, id, in)
+			if r.Kind == requests.KindAccess && !in.SettleApp {
+				return "The decision is recorded for this request only; the app's catalogue status is unchanged.", err
+			}
 			return "The decision is recorded and the catalogue updated.", err
 		})},
 	}

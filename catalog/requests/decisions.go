@@ -276,6 +276,10 @@ type DecisionInput struct {
 	Alternatives    []string // slugs of approved apps
 	PilotEndsAt     *time.Time
 	Category        string // for a new app: where it goes in the catalogue
+	// SettleApp makes an access decision also the app's catalogue status, conditions and
+	// alternatives, so the next person does not start from scratch. A proposal's decision
+	// always does.
+	SettleApp bool
 }
 
 func (in DecisionInput) validate() error {
@@ -325,7 +329,8 @@ func (s *Service) Decide(ctx context.Context, m Member, id int64, in DecisionInp
 
 // settleApp brings the catalogue in line with a decision on r: a proposal of an app not yet
 // catalogued creates it (its review's answers start the risk profile), and a proposal's app
-// takes the decision's status and alternatives. An access request leaves the app alone.
+// takes the decision's status and alternatives. An access request leaves the app alone unless
+// the decision says to settle it too.
 func (s *Service) settleApp(ctx context.Context, tx *sqlx.Tx, r *Request, in DecisionInput) error {
 	now := s.now()
 	var app catalog.App
@@ -351,7 +356,7 @@ func (s *Service) settleApp(ctx context.Context, tx *sqlx.Tx, r *Request, in Dec
 		}
 		app = a
 	}
-	if r.Kind != KindNewApp {
+	if r.Kind != KindNewApp && !in.SettleApp {
 		return nil
 	}
 	return s.catalog.SettleAppTx(ctx, tx, app, catalog.AppDecision{Status: in.Outcome.AppStatus(), Conditions: in.Conditions,

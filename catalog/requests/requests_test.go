@@ -585,3 +585,44 @@ func TestChairClosesTheVoteEarly(t *testing.T) {
 		t.Errorf("closing a closed vote: %v, want conflict", err)
 	}
 }
+
+// TestAccessDecisionSettlesTheAppOnlyWhenAsked: deciding an access request leaves the app's
+// catalogue status alone unless the decision says to settle it, and then sets its status,
+// conditions and alternatives like a proposal's decision.
+func TestAccessDecisionSettlesTheAppOnlyWhenAsked(t *testing.T) {
+	cat, svc, _, d := newWorkflow(t, testutil.Backends()[0])
+	ctx := context.Background()
+	for _, in := range []catalog.AppInput{{Name: "Slack", Category: "chat", Status: "approved"}, {Name: "Teams", Category: "chat", Status: "under_review"}} {
+		if _, err := cat.CreateApp(ctx, sec, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sam := member(t, d, "sam@example.com", "committee", "security")
+	decide := func(who string, settle bool) {
+		t.Helper()
+		r, err := svc.RequestAccess(ctx, member(t, d, who), "teams", "Calls with a customer.", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = svc.Transition(ctx, sam, r.ID, requests.ActionStartReview, "")
+		if _, err := svc.CompleteReview(ctx, sam, r.ID, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes, DataLocation: "EU", Recommendation: requests.RecommendApproveWithConditions, Notes: "Guests only."}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Decide(ctx, sam, r.ID, requests.DecisionInput{Outcome: requests.OutcomeApprovedWithConditions, Conditions: "Customer calls only.",
+			Rationale: "Customers send Teams links.", Alternatives: []string{"slack"}, SettleApp: settle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	decide("ann@example.com", false)
+	if a, _ := cat.App(ctx, "teams"); a.Status != catalog.StatusUnderReview {
+		t.Fatalf("an access decision changed the catalogue: %s", a.Status)
+	}
+	decide("bob@example.com", true)
+	dt, err := cat.Detail(ctx, "teams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dt.App.Status != catalog.StatusApprovedWithConditions || dt.App.Conditions != "Customer calls only." || len(dt.Alternatives) != 1 {
+		t.Errorf("settled app: %s %q, %d alternatives", dt.App.Status, dt.App.Conditions, len(dt.Alternatives))
+	}
+}
