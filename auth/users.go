@@ -71,3 +71,33 @@ func (s *Service) UserByID(ctx context.Context, id int64) (User, error) {
 	}
 	return u, nil
 }
+
+// CommitteeSize counts the people who may vote on proposals: everyone whose roles, as of their
+// last sign-in, include the committee's (security and administrators do).
+func (s *Service) CommitteeSize(ctx context.Context) (int, error) {
+	var stored []string
+	// The LIKE narrows the rows to those naming a role at or above the committee's;
+	// ParseRoleSet decides, as it does at sign-in.
+	if err := s.db.SelectContext(ctx, &stored, "SELECT roles FROM users WHERE roles LIKE '%committee%' OR roles LIKE '%security%' OR roles LIKE '%admin%'"); err != nil {
+		return 0, fmt.Errorf("count committee members: %w", err)
+	}
+	n := 0
+	for _, r := range stored {
+		if ParseRoleSet(r).Has(RoleCommittee) {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// EnsureUser creates or refreshes the user id names with roles, as a sign-in would but without
+// a session: the quick start uses it to give its demo data real people before anyone signs in.
+func (s *Service) EnsureUser(ctx context.Context, id Identity, roles RoleSet) (User, error) {
+	var u User
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		u, err = upsertUser(ctx, tx, id, roles.Expand(), s.now())
+		return err
+	})
+	return u, err
+}

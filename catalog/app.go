@@ -27,6 +27,21 @@ const (
 // Classifications lists them in order.
 var Classifications = []Classification{ClassPublic, ClassInternal, ClassConfidential, ClassRestricted}
 
+// Label names the classification for people: "Confidential".
+func (c Classification) Label() string {
+	switch c {
+	case ClassPublic:
+		return "Public"
+	case ClassInternal:
+		return "Internal"
+	case ClassConfidential:
+		return "Confidential"
+	case ClassRestricted:
+		return "Restricted"
+	}
+	return string(c)
+}
+
 // LicenceModels are how vendors charge.
 var LicenceModels = []string{"per_user", "flat_fee", "usage_based", "free", "enterprise_agreement"}
 

@@ -67,55 +67,10 @@ func (o JobsOutbox) EnqueueIdentifiersChanged(ctx context.Context, tx *sqlx.Tx) 
 	return err
 }
 
-// VoteSettings govern the votes the periodic job closes and opens.
-type VoteSettings struct {
-	Rules     VotingRules
-	Threshold DemandThreshold // 0: never open a vote by demand alone
-}
-
 // RegisterJobs adds the catalogue's workers to j.
-func (s *Service) RegisterJobs(j *jobs.Jobs, settings ...VoteSettings) {
+func (s *Service) RegisterJobs(j *jobs.Jobs) {
 	jobs.AddWorker(j, &IndexSyncWorker{Catalog: s})
-	v := VoteSettings{Rules: DefaultVotingRules()}
-	if len(settings) > 0 {
-		v = settings[0]
-	}
-	jobs.AddWorker(j, &CloseVotesWorker{Catalog: s, Rules: v.Rules, Threshold: v.Threshold})
 }
 
 // IndexLag counts index syncs not yet done: how far the index trails the database.
 func IndexLag(ctx context.Context, j *jobs.Jobs) (int, error) { return j.Pending(ctx, IndexSyncKind) }
-
-// CloseVotesArgs asks for every vote whose window has ended to be closed and tallied.
-type CloseVotesArgs struct{}
-
-// Kind names the job.
-func (CloseVotesArgs) Kind() string { return "catalog.close_votes" }
-
-// CloseVotesWorker closes ended votes with the configured rules, and opens votes on reviewed
-// proposals whose demand reached the threshold.
-type CloseVotesWorker struct {
-	river.WorkerDefaults[CloseVotesArgs]
-	Catalog   *Service
-	Rules     VotingRules
-	Threshold DemandThreshold
-}
-
-// Work closes the ended votes and opens the demanded ones.
-func (w *CloseVotesWorker) Work(ctx context.Context, _ *river.Job[CloseVotesArgs]) error {
-	if _, err := w.Catalog.CloseEndedVotes(ctx, w.Rules); err != nil {
-		return err
-	}
-	if _, err := w.Catalog.ReopenEndedPilots(ctx); err != nil {
-		return err
-	}
-	_, err := w.Catalog.OpenDemandedVotes(ctx, w.Threshold)
-	return err
-}
-
-// CloseVotesPeriodic runs the vote-closing job every minute on one replica (River's leader).
-func CloseVotesPeriodic() *river.PeriodicJob {
-	return river.NewPeriodicJob(river.PeriodicInterval(time.Minute), func() (river.JobArgs, *river.InsertOpts) {
-		return CloseVotesArgs{}, nil
-	}, &river.PeriodicJobOpts{RunOnStart: true})
-}

@@ -1,7 +1,9 @@
 package catalog
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -14,6 +16,21 @@ const (
 	AnswerNo      Answer = "no"
 	AnswerUnknown Answer = "unknown"
 )
+
+// Label names the answer for people: "Yes", "No", "Unknown", "Not answered".
+func (a Answer) Label() string {
+	switch a {
+	case AnswerYes:
+		return "Yes"
+	case AnswerNo:
+		return "No"
+	case AnswerUnknown:
+		return "Unknown"
+	case "":
+		return "Not answered"
+	}
+	return string(a)
+}
 
 // Weight is how much a factor counts in the score, set by an administrator.
 type Weight int
@@ -159,6 +176,39 @@ func ComputeScore(answers []RiskAnswer, weights map[string]Weight, override *flo
 		s.Value, s.Overridden, s.Reason = *override, true, reason
 	}
 	return s
+}
+
+// Assessed reports whether security has said anything about the app: an answer of yes or no to
+// some factor, or an override. An unassessed app has no meaningful score.
+func (s Score) Assessed() bool { return s.Answered > 0 || s.Overridden }
+
+// RiskLevel names what a score means. The score runs from 0 to 10 and higher is safer: the
+// level says it in words, so nobody has to guess the direction of the number.
+type RiskLevel struct {
+	Label string // "Low risk", "Medium risk", "High risk", "Not assessed yet"
+	Class string // for the badge: low, medium, high, none
+}
+
+// Level is the one rule that turns a score into words: 8 and above is low risk, 5 and above
+// medium, below 5 high; an app nobody has assessed is "Not assessed yet", not a score of 0.
+func (s Score) Level() RiskLevel {
+	switch {
+	case !s.Assessed():
+		return RiskLevel{"Not assessed yet", "none"}
+	case s.Value >= 8:
+		return RiskLevel{"Low risk", "low"}
+	case s.Value >= 5:
+		return RiskLevel{"Medium risk", "medium"}
+	}
+	return RiskLevel{"High risk", "high"}
+}
+
+// TopFactors are the n factors that weigh most in the score, heaviest first (in the order of
+// Factors among equals): what an employee needs to read to understand it.
+func (s Score) TopFactors(n int) []ScoredFactor {
+	out := slices.Clone(s.Factors)
+	slices.SortStableFunc(out, func(a, b ScoredFactor) int { return cmp.Compare(b.Max, a.Max) })
+	return out[:min(n, len(out))]
 }
 
 func weightOf(f Factor, weights map[string]Weight) Weight {

@@ -92,3 +92,55 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreLevel: the number is explained in words, higher is safer, and an app nobody has
+// assessed says so instead of scoring 0.
+func TestScoreLevel(t *testing.T) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	all := func(a Answer) []RiskAnswer {
+		var out []RiskAnswer
+		for _, f := range Factors {
+			out = append(out, RiskAnswer{Factor: f.Key, Answer: a})
+		}
+		return out
+	}
+	nine := 9.0
+	for _, tt := range []struct {
+		name     string
+		answers  []RiskAnswer
+		override *float64
+		want     string
+	}{
+		{"nothing answered", nil, nil, "Not assessed yet"},
+		{"all unknown", all(AnswerUnknown), nil, "Not assessed yet"},
+		{"all yes", all(AnswerYes), nil, "Low risk"},
+		{"all no", all(AnswerNo), nil, "High risk"},
+		{"only SSO and DPA", []RiskAnswer{{Factor: "sso", Answer: AnswerYes}, {Factor: "gdpr_dpa", Answer: AnswerYes}}, nil, "High risk"},
+		{"override on nothing", nil, &nine, "Low risk"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ComputeScore(tt.answers, nil, tt.override, "checked by hand", now)
+			if got := s.Level().Label; got != tt.want {
+				t.Errorf("level %q (value %.1f, answered %d), want %q", got, s.Value, s.Answered, tt.want)
+			}
+		})
+	}
+	// Around the thresholds: 8 is low risk, 5 medium, just under 5 high.
+	for v, want := range map[float64]string{8: "Low risk", 7.9: "Medium risk", 5: "Medium risk", 4.9: "High risk"} {
+		if got := (Score{Value: v, Answered: 1}).Level().Label; got != want {
+			t.Errorf("%.1f is %q, want %q", v, got, want)
+		}
+	}
+	top := ComputeScore(nil, nil, nil, "", now).TopFactors(3)
+	if len(top) != 3 || top[0].Max < top[1].Max || top[1].Max < top[2].Max {
+		t.Fatalf("top factors %+v", top)
+	}
+	for _, f := range top {
+		if f.Weight != WeightVeryHigh && f.Weight != WeightHigh {
+			t.Errorf("%s (weight %s) is among the three that weigh most", f.Key, f.Weight.Label())
+		}
+	}
+	if top[0].Key != "sso" || top[1].Key != "gdpr_dpa" {
+		t.Errorf("heaviest first: %s, %s", top[0].Key, top[1].Key)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pavedhq/paved/catalog/seed"
 	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/errs"
 )
 
 // SeedResult says what a seed run changed.
@@ -139,3 +140,46 @@ func inputOf(a App) AppInput {
 
 // InputOf is inputOf for forms that edit an existing app.
 func InputOf(a App) AppInput { return inputOf(a) }
+
+// demoRiskApps are the demo company's apps that security has assessed in the quick start.
+var demoRiskApps = []string{"slack", "google-workspace", "github", "jira", "confluence", "notion", "figma", "miro", "zoom", "chatgpt", "loom", "wetransfer"}
+
+// SeedDemoRisk answers the risk questions for a dozen demo apps, so the quick start shows
+// scores of every level. The answers are made up and say so in their notes; there are no
+// evidence links, since there is no evidence. Apps that already have answers are left alone.
+func (s *Service) SeedDemoRisk(ctx context.Context, actor audit.Actor) (int, error) {
+	n := 0
+	for i, slug := range demoRiskApps {
+		var have int
+		if err := s.db.GetContext(ctx, &have, s.db.Rebind("SELECT COUNT(*) FROM risk_factors r JOIN apps a ON a.id = r.app_id WHERE a.slug = ?"), slug); err != nil {
+			return n, fmt.Errorf("demo risk for %s: %w", slug, err)
+		}
+		if have > 0 {
+			continue
+		}
+		var answers []RiskAnswer
+		for j, f := range Factors {
+			// A spread of answers: the first apps answer almost everything yes, the last ones
+			// mostly no or unknown, so the levels run from low to high risk.
+			a := AnswerYes
+			switch (i*7 + j*3) % 12 {
+			case 0, 1:
+				a = AnswerUnknown
+			case 2:
+				a = AnswerNo
+			}
+			if i >= 9 && j%2 == 0 {
+				a = AnswerNo
+			}
+			answers = append(answers, RiskAnswer{Factor: f.Key, Answer: a, Note: "Demo answer."})
+		}
+		if err := s.SaveRiskProfile(ctx, actor, slug, answers); err != nil {
+			if errs.Is(err, errs.NotFound) {
+				continue
+			}
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -21,12 +21,10 @@ type Outbox interface {
 
 // Service is the catalogue: its rules and its storage.
 type Service struct {
-	db       *db.DB
-	outbox   Outbox
-	index    Index
-	notifier Notifier
-	usage    UsageCounter
-	groups   GroupDirectory
+	db     *db.DB
+	outbox Outbox
+	index  Index
+	groups GroupDirectory
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

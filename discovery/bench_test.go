@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pavedhq/paved/discovery/internal/fixturegen"
+	"github.com/pavedhq/paved/internal/fixturegen"
 )
 
 // BenchmarkParseOkta parses a generated 100,000-event Okta System Log (a JSON array, one event

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pavedhq/paved/discovery/internal/fixturegen"
+	"github.com/pavedhq/paved/internal/fixturegen"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/ with internal/fixturegen")
+var update = flag.Bool("update", false, "rewrite testdata/ with internal/fixturegen (at the module root)")
 
 // generatedDirs are the testdata folders fixturegen owns entirely (fuzz/ also holds corpus
 // entries the fuzzer adds, so only its seed files are rewritten).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
@@ -36,7 +37,7 @@ func (s *Server) apiRequestRoutes() []route {
 		{"DELETE", "/api/v1/requests/:id/pledge", employee, s.apiWithdrawPledge},
 		{"PUT", "/api/v1/requests/:id/vote", committee, s.apiCastVote},
 		// Who may start a review, withdraw or open a vote depends on the action and on whether
-		// the caller made the request: catalog.NextState decides, and refuses with 403.
+		// the caller made the request: requests.NextState decides, and refuses with 403.
 		{"POST", "/api/v1/requests/:id/transitions", employee, s.apiTransition},
 		{"POST", "/api/v1/requests/:id/review", security, s.apiCompleteReview},
 		{"POST", "/api/v1/requests/:id/decision", security, s.apiDecide},
@@ -51,8 +52,8 @@ type apiMoney struct {
 	Minor    int64  `json:"minor"`
 }
 
-func apiMoneyOf(m catalog.Money) apiMoney {
-	exp, _ := catalog.CurrencyExponent(m.Currency)
+func apiMoneyOf(m requests.Money) apiMoney {
+	exp, _ := requests.CurrencyExponent(m.Currency)
 	return apiMoney{Amount: decimalString(m.Minor, exp), Currency: m.Currency, Minor: m.Minor}
 }
 
@@ -75,35 +76,35 @@ func decimalString(minor int64, exp int) string {
 // apiRequest is a request's own fields. Every field is always present; those without a value
 // are "" or null.
 type apiRequest struct {
-	ID                 int64                `json:"id"`
-	Kind               catalog.RequestKind  `json:"kind"`
-	State              catalog.RequestState `json:"state"`
-	StateLabel         string               `json:"state_label"`
-	App                *string              `json:"app"` // the catalogued app's slug; null until a proposal is decided
-	AppName            string               `json:"app_name"`
-	Website            string               `json:"website"`
-	UseCase            string               `json:"use_case"`
-	DataClassification string               `json:"data_classification"`
-	ExpectedUsers      int                  `json:"expected_users"`
-	Estimate           *apiMoney            `json:"estimate"` // yearly
-	Requester          string               `json:"requester"`
-	Outcome            catalog.Outcome      `json:"outcome"`
-	Conditions         string               `json:"conditions"`
-	Rationale          string               `json:"rationale"`
-	WhatWouldChange    string               `json:"what_would_change"`
-	PilotEndsAt        *time.Time           `json:"pilot_ends_at"`
-	VoteOpenedAt       *time.Time           `json:"vote_opened_at"`
-	CreatedAt          time.Time            `json:"created_at"`
-	UpdatedAt          time.Time            `json:"updated_at"`
+	ID                 int64                 `json:"id"`
+	Kind               requests.RequestKind  `json:"kind"`
+	State              requests.RequestState `json:"state"`
+	StateLabel         string                `json:"state_label"`
+	App                *string               `json:"app"` // the catalogued app's slug; null until a proposal is decided
+	AppName            string                `json:"app_name"`
+	Website            string                `json:"website"`
+	UseCase            string                `json:"use_case"`
+	DataClassification string                `json:"data_classification"`
+	ExpectedUsers      int                   `json:"expected_users"`
+	Estimate           *apiMoney             `json:"estimate"` // yearly
+	Requester          string                `json:"requester"`
+	Outcome            requests.Outcome      `json:"outcome"`
+	Conditions         string                `json:"conditions"`
+	Rationale          string                `json:"rationale"`
+	WhatWouldChange    string                `json:"what_would_change"`
+	PilotEndsAt        *time.Time            `json:"pilot_ends_at"`
+	VoteOpenedAt       *time.Time            `json:"vote_opened_at"`
+	CreatedAt          time.Time             `json:"created_at"`
+	UpdatedAt          time.Time             `json:"updated_at"`
 }
 
-func apiRequestOf(r catalog.Request, requester string, app *string) apiRequest {
+func apiRequestOf(r requests.Request, requester string, app *string) apiRequest {
 	out := apiRequest{ID: r.ID, Kind: r.Kind, State: r.State, StateLabel: r.State.Label(), App: app, AppName: r.AppName,
 		Website: r.Website, UseCase: r.UseCase, DataClassification: r.DataClassification, ExpectedUsers: r.ExpectedUsers,
 		Requester: requester, Outcome: r.Outcome, Conditions: r.Conditions, Rationale: r.Rationale, WhatWouldChange: r.WhatWouldChange,
 		PilotEndsAt: r.PilotEndsAt, VoteOpenedAt: r.VoteOpenedAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.EstimateMinor != nil {
-		m := apiMoneyOf(catalog.Money{Minor: *r.EstimateMinor, Currency: r.EstimateCurrency})
+		m := apiMoneyOf(requests.Money{Minor: *r.EstimateMinor, Currency: r.EstimateCurrency})
 		out.Estimate = &m
 	}
 	return out
@@ -111,17 +112,17 @@ func apiRequestOf(r catalog.Request, requester string, app *string) apiRequest {
 
 // apiRequestSummary is a request in a list.
 type apiRequestSummary struct {
-	ID         int64                `json:"id"`
-	Kind       catalog.RequestKind  `json:"kind"`
-	State      catalog.RequestState `json:"state"`
-	StateLabel string               `json:"state_label"`
-	AppName    string               `json:"app_name"`
-	Requester  string               `json:"requester"`
-	Supporters int                  `json:"supporters"`
-	Demand     int                  `json:"demand"`
-	Outcome    catalog.Outcome      `json:"outcome"`
-	CreatedAt  time.Time            `json:"created_at"`
-	UpdatedAt  time.Time            `json:"updated_at"`
+	ID         int64                 `json:"id"`
+	Kind       requests.RequestKind  `json:"kind"`
+	State      requests.RequestState `json:"state"`
+	StateLabel string                `json:"state_label"`
+	AppName    string                `json:"app_name"`
+	Requester  string                `json:"requester"`
+	Supporters int                   `json:"supporters"`
+	Demand     int                   `json:"demand"`
+	Outcome    requests.Outcome      `json:"outcome"`
+	CreatedAt  time.Time             `json:"created_at"`
+	UpdatedAt  time.Time             `json:"updated_at"`
 }
 
 // apiListRequests lists the caller's requests (made, supported or pledged to). With ?state=
@@ -129,25 +130,25 @@ type apiRequestSummary struct {
 // the committee and security may: it is their queue.
 func (s *Server) apiListRequests(c *gin.Context) {
 	ctx := c.Request.Context()
-	var list []catalog.RequestSummary
+	var list []requests.RequestSummary
 	var err error
 	if vals := splitParams(c.QueryArray("state")); len(vals) > 0 {
 		if !rolesOf(c).Has(auth.RoleCommittee) {
 			s.fail(c, errs.E(errs.Forbidden, "Only committee members and security list every request by state; leave out state to list your own."))
 			return
 		}
-		states := make([]catalog.RequestState, 0, len(vals))
+		states := make([]requests.RequestState, 0, len(vals))
 		for _, v := range vals {
-			st := catalog.RequestState(v)
+			st := requests.RequestState(v)
 			if !st.Valid() {
 				s.fail(c, errInvalidField("state", fmt.Sprintf("Unknown state “%s”; use %s.", v, requestStateNames())))
 				return
 			}
 			states = append(states, st)
 		}
-		list, err = s.catalog.OpenRequests(ctx, states...)
+		list, err = s.requests.OpenRequests(ctx, states...)
 	} else {
-		list, err = s.catalog.RequestsOf(ctx, principalOf(c).User.ID)
+		list, err = s.requests.RequestsOf(ctx, principalOf(c).User.ID)
 	}
 	if err != nil {
 		s.fail(c, err)
@@ -162,8 +163,8 @@ func (s *Server) apiListRequests(c *gin.Context) {
 }
 
 func requestStateNames() string {
-	names := make([]string, len(catalog.RequestStates))
-	for i, st := range catalog.RequestStates {
+	names := make([]string, len(requests.RequestStates))
+	for i, st := range requests.RequestStates {
 		names[i] = string(st)
 	}
 	return strings.Join(names, ", ")
@@ -173,8 +174,8 @@ func requestStateNames() string {
 // what the caller may see of who pledged and voted.
 type apiRequestDetail struct {
 	apiRequest
-	Timeline []catalog.TimelineEvent `json:"timeline"`
-	Funding  apiFunding              `json:"funding"`
+	Timeline []requests.TimelineEvent `json:"timeline"`
+	Funding  apiFunding               `json:"funding"`
 	// Pledges and Votes name people: they are null unless the caller is on the committee or in
 	// security, so employees see the totals only.
 	Pledges []apiPledgeRow `json:"pledges"`
@@ -204,10 +205,10 @@ type apiCurrencyTotal struct {
 
 // apiPledge is one pledge: the caller's own in "me", with a name in the committee's list.
 type apiPledge struct {
-	CostCentre string         `json:"cost_centre"`
-	Amount     apiMoney       `json:"amount"`
-	Period     catalog.Period `json:"period"`
-	Seats      int            `json:"seats"`
+	CostCentre string          `json:"cost_centre"`
+	Amount     apiMoney        `json:"amount"`
+	Period     requests.Period `json:"period"`
+	Seats      int             `json:"seats"`
 }
 
 type apiPledgeRow struct {
@@ -216,9 +217,9 @@ type apiPledgeRow struct {
 }
 
 type apiVoteRow struct {
-	Name    string             `json:"name"`
-	Choice  catalog.VoteChoice `json:"choice"`
-	Comment string             `json:"comment"`
+	Name    string              `json:"name"`
+	Choice  requests.VoteChoice `json:"choice"`
+	Comment string              `json:"comment"`
 }
 
 type apiTally struct {
@@ -244,19 +245,19 @@ type apiReview struct {
 
 // apiRequestMe is the caller's own part in the request.
 type apiRequestMe struct {
-	IsRequester bool                `json:"is_requester"`
-	Pledge      *apiPledge          `json:"pledge"`
-	Vote        *catalog.VoteChoice `json:"vote"`
+	IsRequester bool                 `json:"is_requester"`
+	Pledge      *apiPledge           `json:"pledge"`
+	Vote        *requests.VoteChoice `json:"vote"`
 }
 
-func apiPledgeOf(p catalog.Pledge) apiPledge {
+func apiPledgeOf(p requests.Pledge) apiPledge {
 	return apiPledge{CostCentre: p.CostCentre, Amount: apiMoneyOf(p.Amount), Period: p.Period, Seats: p.Seats}
 }
 
 // requestDetail gathers what GET /api/v1/requests/{id} shows to the caller.
 func (s *Server) requestDetail(c *gin.Context, id int64) (apiRequestDetail, error) {
 	ctx := c.Request.Context()
-	r, err := s.catalog.Request(ctx, id)
+	r, err := s.requests.Request(ctx, id)
 	if err != nil {
 		return apiRequestDetail{}, err
 	}
@@ -279,17 +280,17 @@ func (s *Server) requestDetail(c *gin.Context, id int64) (apiRequestDetail, erro
 	me := principalOf(c).User.ID
 	seesNames := rolesOf(c).Has(auth.RoleCommittee)
 	out := apiRequestDetail{apiRequest: apiRequestOf(r, requester, app), Me: apiRequestMe{IsRequester: r.RequesterID == me}}
-	if out.Timeline, err = s.catalog.Timeline(ctx, id); err != nil {
+	if out.Timeline, err = s.requests.Timeline(ctx, id); err != nil {
 		return apiRequestDetail{}, err
 	}
 	if out.Timeline == nil {
-		out.Timeline = []catalog.TimelineEvent{}
+		out.Timeline = []requests.TimelineEvent{}
 	}
-	f, err := s.catalog.FundingOf(ctx, id)
+	f, err := s.requests.FundingOf(ctx, id)
 	if err != nil {
 		return apiRequestDetail{}, err
 	}
-	demand, err := s.catalog.Demand(ctx, r, f.Supporters)
+	demand, err := s.requests.Demand(ctx, r, f.Supporters)
 	if err != nil {
 		return apiRequestDetail{}, err
 	}
@@ -310,7 +311,7 @@ func (s *Server) requestDetail(c *gin.Context, id int64) (apiRequestDetail, erro
 			out.Pledges = append(out.Pledges, apiPledgeRow{Name: p.Name, apiPledge: apiPledgeOf(p.Pledge)})
 		}
 	}
-	votes, err := s.catalog.VoteRows(ctx, id)
+	votes, err := s.requests.VoteRows(ctx, id)
 	if err != nil {
 		return apiRequestDetail{}, err
 	}
@@ -386,12 +387,12 @@ func (s *Server) apiPropose(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	in := catalog.ProposalInput{Name: body.Name, Website: body.Website, UseCase: body.UseCase, DataClassification: body.DataClassification,
+	in := requests.ProposalInput{Name: body.Name, Website: body.Website, UseCase: body.UseCase, DataClassification: body.DataClassification,
 		Estimate: body.Estimate, EstimateCurrency: body.EstimateCurrency}
 	if body.ExpectedUsers != nil {
 		in.ExpectedUsers = strconv.Itoa(*body.ExpectedUsers)
 	}
-	r, err := s.catalog.Propose(c.Request.Context(), memberOf(c), in)
+	r, err := s.requests.Propose(c.Request.Context(), s.memberOf(c), in)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -413,7 +414,7 @@ func (s *Server) apiRequestAccess(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	r, err := s.catalog.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), body.UseCase, body.AcceptConditions)
+	r, err := s.requests.RequestAccess(c.Request.Context(), s.memberOf(c), c.Param("slug"), body.UseCase, body.AcceptConditions)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -427,12 +428,12 @@ func (s *Server) apiRequestAccess(c *gin.Context) {
 
 // requestWrite runs one change by the caller on the request of the path and answers with the
 // request as it now stands.
-func (s *Server) requestWrite(c *gin.Context, do func(m catalog.Member, id int64) error) {
+func (s *Server) requestWrite(c *gin.Context, do func(m requests.Member, id int64) error) {
 	id, ok := s.apiRequestID(c)
 	if !ok {
 		return
 	}
-	if err := do(memberOf(c), id); err != nil {
+	if err := do(s.memberOf(c), id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -441,8 +442,8 @@ func (s *Server) requestWrite(c *gin.Context, do func(m catalog.Member, id int64
 
 // apiSupport counts the caller among the request's supporters; supporting twice is harmless.
 func (s *Server) apiSupport(c *gin.Context) {
-	s.requestWrite(c, func(m catalog.Member, id int64) error {
-		return s.catalog.Support(c.Request.Context(), m, id)
+	s.requestWrite(c, func(m requests.Member, id int64) error {
+		return s.requests.Support(c.Request.Context(), m, id)
 	})
 }
 
@@ -466,11 +467,11 @@ func (s *Server) apiSetPledge(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	in := catalog.PledgeInput{CostCentre: body.CostCentre, Amount: body.Amount, Currency: body.Currency, Period: body.Period}
+	in := requests.PledgeInput{CostCentre: body.CostCentre, Amount: body.Amount, Currency: body.Currency, Period: body.Period}
 	if body.Seats != nil {
 		in.Seats = strconv.Itoa(*body.Seats)
 	}
-	if _, err := s.catalog.SetPledge(c.Request.Context(), memberOf(c), id, in); err != nil {
+	if _, err := s.requests.SetPledge(c.Request.Context(), s.memberOf(c), id, in); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -479,8 +480,8 @@ func (s *Server) apiSetPledge(c *gin.Context) {
 
 // apiWithdrawPledge removes the caller's pledge, if any.
 func (s *Server) apiWithdrawPledge(c *gin.Context) {
-	s.requestWrite(c, func(m catalog.Member, id int64) error {
-		return s.catalog.WithdrawPledge(c.Request.Context(), m, id)
+	s.requestWrite(c, func(m requests.Member, id int64) error {
+		return s.requests.WithdrawPledge(c.Request.Context(), m, id)
 	})
 }
 
@@ -501,7 +502,7 @@ func (s *Server) apiCastVote(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.catalog.CastVote(c.Request.Context(), memberOf(c), id, catalog.VoteChoice(strings.TrimSpace(body.Choice)), body.Comment); err != nil {
+	if err := s.requests.CastVote(c.Request.Context(), s.memberOf(c), id, requests.VoteChoice(strings.TrimSpace(body.Choice)), body.Comment); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -530,22 +531,22 @@ func (s *Server) apiTransition(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ctx, m := c.Request.Context(), memberOf(c)
+	ctx, m := c.Request.Context(), s.memberOf(c)
 	var err error
-	switch action := catalog.RequestAction(strings.TrimSpace(body.Action)); action {
-	case catalog.ActionStartReview, catalog.ActionWithdraw:
-		_, err = s.catalog.Transition(ctx, m, id, action, strings.TrimSpace(body.Note))
-	case catalog.ActionOpenVote:
+	switch action := requests.RequestAction(strings.TrimSpace(body.Action)); action {
+	case requests.ActionStartReview, requests.ActionWithdraw:
+		_, err = s.requests.Transition(ctx, m, id, action, strings.TrimSpace(body.Note))
+	case requests.ActionOpenVote:
 		if strings.TrimSpace(body.Note) != "" {
 			err = errInvalidField("note", "Opening a vote takes no note.")
 			break
 		}
-		_, err = s.catalog.OpenVote(ctx, m, id)
+		_, err = s.requests.OpenVote(ctx, m, id)
 	case "":
 		err = errInvalidField("action", "Choose "+apiTransitionActions+".")
-	case catalog.ActionCompleteReview:
+	case requests.ActionCompleteReview:
 		err = errInvalidField("action", "Complete a review with POST /api/v1/requests/{id}/review and its checklist.")
-	case catalog.ActionDecide:
+	case requests.ActionDecide:
 		err = errInvalidField("action", "Record a decision with POST /api/v1/requests/{id}/decision.")
 	default:
 		err = errInvalidField("action", fmt.Sprintf("“%s” is not an action here; use %s.", action, apiTransitionActions))
@@ -568,10 +569,10 @@ func (s *Server) apiCompleteReview(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	checklist := catalog.ReviewChecklist{DataClassification: strings.TrimSpace(body.DataClassification), SSO: catalog.Answer(strings.TrimSpace(body.SSO)),
+	checklist := requests.ReviewChecklist{DataClassification: strings.TrimSpace(body.DataClassification), SSO: catalog.Answer(strings.TrimSpace(body.SSO)),
 		DPA: catalog.Answer(strings.TrimSpace(body.DPA)), Certifications: body.Certifications, DataLocation: strings.TrimSpace(body.DataLocation),
-		Recommendation: catalog.Recommendation(strings.TrimSpace(body.Recommendation)), Notes: strings.TrimSpace(body.Notes)}
-	if _, err := s.catalog.CompleteReview(c.Request.Context(), memberOf(c), id, checklist); err != nil {
+		Recommendation: requests.Recommendation(strings.TrimSpace(body.Recommendation)), Notes: strings.TrimSpace(body.Notes)}
+	if _, err := s.requests.CompleteReview(c.Request.Context(), s.memberOf(c), id, checklist); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -600,7 +601,7 @@ func (s *Server) apiDecide(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	in := catalog.DecisionInput{Outcome: catalog.Outcome(strings.TrimSpace(body.Outcome)), Conditions: body.Conditions, Rationale: body.Rationale,
+	in := requests.DecisionInput{Outcome: requests.Outcome(strings.TrimSpace(body.Outcome)), Conditions: body.Conditions, Rationale: body.Rationale,
 		WhatWouldChange: body.WhatWouldChange, Alternatives: splitParams(body.Alternatives), Category: strings.TrimSpace(body.Category)}
 	if v := strings.TrimSpace(body.PilotEndsAt); v != "" {
 		t, err := parseAPITime(v)
@@ -610,7 +611,7 @@ func (s *Server) apiDecide(c *gin.Context) {
 		}
 		in.PilotEndsAt = &t
 	}
-	if _, err := s.catalog.Decide(c.Request.Context(), memberOf(c), id, in); err != nil {
+	if _, err := s.requests.Decide(c.Request.Context(), s.memberOf(c), id, in); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/audit"
 )
 
@@ -39,14 +41,14 @@ func newRequestsEnv(t *testing.T) *testEnv {
 
 // personFor signs a person in directly, with role and the roles below it, and returns their
 // API caller and how the request rules see them. Each subject is a different person.
-func (e *testEnv) personFor(subject, name string, role auth.Role) (caller, catalog.Member) {
+func (e *testEnv) personFor(subject, name string, role auth.Role) (caller, requests.Member) {
 	e.t.Helper()
 	roles := auth.RoleSet{role}.Expand()
 	u, secret, err := e.auth.SignIn(context.Background(), auth.Identity{Issuer: "https://idp.test", Subject: subject, Email: subject + "@example.com", Name: name}, roles, "", auth.ClientInfo{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	m := catalog.Member{UserID: u.ID, Email: u.Email}
+	m := requests.Member{UserID: u.ID, Email: u.Email}
 	for _, r := range roles {
 		m.Roles = append(m.Roles, string(r))
 	}
@@ -99,7 +101,7 @@ func timelineActions(d apiRequestDetail) []string {
 	return out
 }
 
-func eur(minor int64) apiMoney { return apiMoneyOf(catalog.Money{Minor: minor, Currency: "EUR"}) }
+func eur(minor int64) apiMoney { return apiMoneyOf(requests.Money{Minor: minor, Currency: "EUR"}) }
 
 // TestAPIRequestFlow takes a proposal through the whole API: propose, support, pledge, review,
 // vote, close and decide, checking the JSON at each step.
@@ -123,7 +125,7 @@ func TestAPIRequestFlow(t *testing.T) {
 	if loc := r.header.Get("Location"); loc != requestPath(id, "") {
 		t.Errorf("Location %q", loc)
 	}
-	if d.Kind != catalog.KindNewApp || d.State != catalog.StateSubmitted || d.StateLabel != "Submitted" || d.App != nil || d.AppName != "Figma" ||
+	if d.Kind != requests.KindNewApp || d.State != requests.StateSubmitted || d.StateLabel != "Submitted" || d.App != nil || d.AppName != "Figma" ||
 		d.Website != "https://figma.com" || d.UseCase != "Design reviews with product." || d.DataClassification != "internal" || d.ExpectedUsers != 40 ||
 		d.Estimate == nil || *d.Estimate != (apiMoney{Amount: "6000.00", Currency: "EUR", Minor: 600000}) || d.Requester != "Emma Employee" ||
 		d.Outcome != "" || d.VoteOpenedAt != nil || d.CreatedAt.IsZero() {
@@ -159,7 +161,7 @@ func TestAPIRequestFlow(t *testing.T) {
 	wantTotals := []apiCurrencyTotal{{Yearly: eur(300000), Pledges: 2, Seats: 5}}
 	if d.Me.Pledge == nil || *d.Me.Pledge != (apiPledge{CostCentre: "CC-1001", Amount: eur(15000), Period: "monthly", Seats: 5}) ||
 		!slices.Equal(d.Funding.Totals, wantTotals) || d.Funding.PledgeCount != 2 || d.Funding.Percent != 50 || !d.Funding.Comparable ||
-		d.Funding.Demand != catalog.DemandScore(1, 50, 0) || d.Pledges != nil {
+		d.Funding.Demand != requests.DemandScore(1, 50, 0) || d.Pledges != nil {
 		t.Errorf("after two pledges: me %+v, funding %+v, pledges %v", d.Me.Pledge, d.Funding, d.Pledges)
 	}
 	// Changing a pledge replaces it; withdrawing and pledging again works while the request is open.
@@ -179,19 +181,19 @@ func TestAPIRequestFlow(t *testing.T) {
 
 	// Security reviews.
 	d = security.send(t, "POST", requestPath(id, "/transitions"), map[string]string{"action": "start_review", "note": "Picked up."}).asRequest(http.StatusOK)
-	if d.State != catalog.StateInReview || len(d.Timeline) != 2 || d.Timeline[1].Actor != "sid@example.com" || d.Timeline[1].Note != "Picked up." {
+	if d.State != requests.StateInReview || len(d.Timeline) != 2 || d.Timeline[1].Actor != "sid@example.com" || d.Timeline[1].Note != "Picked up." {
 		t.Errorf("start_review: %s, timeline %+v", d.State, d.Timeline)
 	}
 	review := apiReview{DataClassification: "internal", SSO: "yes", DPA: "yes", Certifications: []string{"soc2_type2"}, DataLocation: "EU (Frankfurt)", Recommendation: "approve", Notes: ""}
 	d = security.send(t, "POST", requestPath(id, "/review"), review).asRequest(http.StatusOK)
-	if d.State != catalog.StateReviewed || d.Review == nil || d.Review.DataLocation != review.DataLocation || !slices.Equal(d.Review.Certifications, review.Certifications) ||
+	if d.State != requests.StateReviewed || d.Review == nil || d.Review.DataLocation != review.DataLocation || !slices.Equal(d.Review.Certifications, review.Certifications) ||
 		d.Review.SSO != "yes" || d.Review.Recommendation != "approve" {
 		t.Errorf("review: %s, %+v", d.State, d.Review)
 	}
 
 	// A committee member opens the vote; three vote.
 	d = voters[0].send(t, "POST", requestPath(id, "/transitions"), map[string]string{"action": "open_vote"}).asRequest(http.StatusOK)
-	if d.State != catalog.StateVoting || d.VoteOpenedAt == nil || d.StateLabel != "Committee vote open" {
+	if d.State != requests.StateVoting || d.VoteOpenedAt == nil || d.StateLabel != "Committee vote open" {
 		t.Errorf("open_vote: %s, opened %v", d.State, d.VoteOpenedAt)
 	}
 	ballots := []map[string]string{{"choice": "approve", "comment": "Good fit."}, {"choice": "approve"}, {"choice": "reject", "comment": "Too dear."}}
@@ -210,11 +212,11 @@ func TestAPIRequestFlow(t *testing.T) {
 	}
 
 	// The vote closes (Paved's job does it when the window ends).
-	if _, err := env.catalog.CloseVote(ctx, id, catalog.DefaultVotingRules()); err != nil {
+	if _, err := env.requests.CloseVote(ctx, id, requests.DefaultVotingRules()); err != nil {
 		t.Fatal(err)
 	}
 	d = requester.get(t, requestPath(id, "")).asRequest(http.StatusOK)
-	if d.State != catalog.StateVoteClosed || d.Tally == nil || d.Tally.Approve != 2 || d.Tally.Reject != 1 || d.Tally.Abstain != 0 || d.Tally.Cast != 3 ||
+	if d.State != requests.StateVoteClosed || d.Tally == nil || d.Tally.Approve != 2 || d.Tally.Reject != 1 || d.Tally.Abstain != 0 || d.Tally.Cast != 3 ||
 		!d.Tally.QuorumMet || !d.Tally.Passed || !strings.HasPrefix(d.Tally.Reason, "Passed:") {
 		t.Errorf("after the vote closed, the requester sees %s, tally %+v", d.State, d.Tally)
 	}
@@ -224,7 +226,7 @@ func TestAPIRequestFlow(t *testing.T) {
 
 	// Security decides; the app joins the catalogue.
 	d = security.send(t, "POST", requestPath(id, "/decision"), map[string]any{"outcome": "approved", "rationale": "SSO, a DPA and the committee's approval.", "category": "diagramming"}).asRequest(http.StatusOK)
-	if d.State != catalog.StateDecided || d.Outcome != catalog.OutcomeApproved || d.Rationale != "SSO, a DPA and the committee's approval." || d.App == nil || *d.App != "figma" {
+	if d.State != requests.StateDecided || d.Outcome != requests.OutcomeApproved || d.Rationale != "SSO, a DPA and the committee's approval." || d.App == nil || *d.App != "figma" {
 		t.Errorf("decision: %+v", d.apiRequest)
 	}
 	if want := []string{"submit", "start_review", "complete_review", "open_vote", "close_vote", "decide"}; !slices.Equal(timelineActions(d), want) {
@@ -238,7 +240,7 @@ func TestAPIRequestFlow(t *testing.T) {
 	// The committee's queue by state finds it; pledges are now closed.
 	var queue struct{ Requests []apiRequestSummary }
 	voters[0].get(t, "/api/v1/requests?state=decided,withdrawn").decode(&queue)
-	if len(queue.Requests) != 1 || queue.Requests[0].ID != id || queue.Requests[0].Outcome != catalog.OutcomeApproved {
+	if len(queue.Requests) != 1 || queue.Requests[0].ID != id || queue.Requests[0].Outcome != requests.OutcomeApproved {
 		t.Errorf("?state=decided: %+v", queue.Requests)
 	}
 	if got := pledger.do(t, "DELETE", requestPath(id, "/pledge"), "", nil).apiError(http.StatusConflict); !strings.Contains(got.Message, "Decided") {
@@ -258,15 +260,15 @@ func TestAPIRequestVisibility(t *testing.T) {
 	security, sm := env.personFor("sid", "Sid Security", auth.RoleSecurity)
 	admin, _ := env.personFor("ada", "Ada Admin", auth.RoleAdmin)
 
-	r, err := env.catalog.Propose(ctx, rm, catalog.ProposalInput{Name: "Gliffy", UseCase: "Diagrams for the platform team.", DataClassification: "internal", Estimate: "1000", EstimateCurrency: "EUR"})
+	r, err := env.requests.Propose(ctx, rm, requests.ProposalInput{Name: "Gliffy", UseCase: "Diagrams for the platform team.", DataClassification: "internal", Estimate: "1000", EstimateCurrency: "EUR"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.catalog.SetPledge(ctx, pm, r.ID, catalog.PledgeInput{CostCentre: "CC-SECRET-7", Amount: "400", Currency: "EUR", Period: "yearly", Seats: "3"}); err != nil {
+	if _, err := env.requests.SetPledge(ctx, pm, r.ID, requests.PledgeInput{CostCentre: "CC-SECRET-7", Amount: "400", Currency: "EUR", Period: "yearly", Seats: "3"}); err != nil {
 		t.Fatal(err)
 	}
-	advance(t, env, sm, r.ID, catalog.StateVoting)
-	if err := env.catalog.CastVote(ctx, cm, r.ID, catalog.VoteReject, "Overlaps with Miro entirely."); err != nil {
+	advance(t, env, sm, r.ID, requests.StateVoting)
+	if err := env.requests.CastVote(ctx, cm, r.ID, requests.VoteReject, "Overlaps with Miro entirely."); err != nil {
 		t.Fatal(err)
 	}
 	path := requestPath(r.ID, "")
@@ -315,12 +317,12 @@ func TestAPIRequestVisibility(t *testing.T) {
 			t.Errorf("%s sees a tally while the vote is open: %+v", name, d.Tally)
 		}
 	}
-	if d := committee.get(t, path).asRequest(http.StatusOK); d.Me.Vote == nil || *d.Me.Vote != catalog.VoteReject {
+	if d := committee.get(t, path).asRequest(http.StatusOK); d.Me.Vote == nil || *d.Me.Vote != requests.VoteReject {
 		t.Errorf("the voter's own vote: %+v", d.Me)
 	}
 
 	// The tally appears for everyone once the vote has closed; names still do not.
-	if _, err := env.catalog.CloseVote(ctx, r.ID, catalog.DefaultVotingRules()); err != nil {
+	if _, err := env.requests.CloseVote(ctx, r.ID, requests.DefaultVotingRules()); err != nil {
 		t.Fatal(err)
 	}
 	resp := employee.get(t, path)
@@ -347,26 +349,26 @@ func TestAPIRequestVisibility(t *testing.T) {
 }
 
 // advance moves request id on to state, as Paved and the security member sec would.
-func advance(t *testing.T, env *testEnv, sec catalog.Member, id int64, state catalog.RequestState) {
+func advance(t *testing.T, env *testEnv, sec requests.Member, id int64, state requests.RequestState) {
 	t.Helper()
 	ctx := context.Background()
 	for {
-		r, err := env.catalog.Request(ctx, id)
+		r, err := env.requests.Request(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch r.State {
 		case state:
 			return
-		case catalog.StateSubmitted:
-			_, err = env.catalog.Transition(ctx, sec, id, catalog.ActionStartReview, "")
-		case catalog.StateInReview:
-			_, err = env.catalog.CompleteReview(ctx, sec, id, catalog.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes,
-				DataLocation: "EU", Recommendation: catalog.RecommendApprove})
-		case catalog.StateReviewed:
-			_, err = env.catalog.OpenVote(ctx, sec, id)
-		case catalog.StateVoting:
-			_, err = env.catalog.CloseVote(ctx, id, catalog.DefaultVotingRules())
+		case requests.StateSubmitted:
+			_, err = env.requests.Transition(ctx, sec, id, requests.ActionStartReview, "")
+		case requests.StateInReview:
+			_, err = env.requests.CompleteReview(ctx, sec, id, requests.ReviewChecklist{DataClassification: "internal", SSO: catalog.AnswerYes, DPA: catalog.AnswerYes,
+				DataLocation: "EU", Recommendation: requests.RecommendApprove})
+		case requests.StateReviewed:
+			_, err = env.requests.OpenVote(ctx, sec, id)
+		case requests.StateVoting:
+			_, err = env.requests.CloseVote(ctx, id, requests.DefaultVotingRules())
 		default:
 			t.Fatalf("request %d is %s and cannot reach %s", id, r.State, state)
 		}
@@ -386,7 +388,7 @@ func TestAPIRequestBadInput(t *testing.T) {
 	security, sm := env.personFor("sid", "Sid Security", auth.RoleSecurity)
 	propose := func(name string) int64 {
 		t.Helper()
-		r, err := env.catalog.Propose(ctx, rm, catalog.ProposalInput{Name: name, UseCase: "Diagrams for the platform team.", DataClassification: "internal"})
+		r, err := env.requests.Propose(ctx, rm, requests.ProposalInput{Name: name, UseCase: "Diagrams for the platform team.", DataClassification: "internal"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -468,7 +470,7 @@ func TestAPIRequestBadInput(t *testing.T) {
 	if got := committee.do(t, "PUT", requestPath(id, "/vote"), "text/plain", strings.NewReader(`{"choice":"approve"}`)).apiError(http.StatusBadRequest); !strings.Contains(got.Message, "application/json") {
 		t.Errorf("text/plain: %+v", got)
 	}
-	if d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK); d.State != catalog.StateSubmitted || d.Funding.PledgeCount != 0 || len(d.Timeline) != 1 {
+	if d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK); d.State != requests.StateSubmitted || d.Funding.PledgeCount != 0 || len(d.Timeline) != 1 {
 		t.Errorf("refused input changed the request: %s, %d pledges, timeline %v", d.State, d.Funding.PledgeCount, timelineActions(d))
 	}
 	var n int
@@ -497,7 +499,7 @@ func TestAPIRequestBadInput(t *testing.T) {
 			t.Errorf("%s: %+v", tc.name, got)
 		}
 	}
-	if d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK); d.State != catalog.StateSubmitted || len(d.Timeline) != 1 {
+	if d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK); d.State != requests.StateSubmitted || len(d.Timeline) != 1 {
 		t.Errorf("refused actions changed the request: %s, %v", d.State, timelineActions(d))
 	}
 	// A token made by no one acts for nobody: request operations are always someone's.
@@ -538,10 +540,10 @@ func TestAPIRequestBadInput(t *testing.T) {
 	conflict("completing a review not started", security.send(t, "POST", requestPath(id, "/review"), apiReview{DataClassification: "internal", SSO: "yes", DPA: "yes", DataLocation: "EU", Recommendation: "approve"}))
 	security.send(t, "POST", requestPath(id, "/transitions"), map[string]string{"action": "start_review"}).asRequest(http.StatusOK)
 	conflict("starting the review twice", security.send(t, "POST", requestPath(id, "/transitions"), map[string]string{"action": "start_review"}))
-	advance(t, env, sm, id, catalog.StateVoting)
+	advance(t, env, sm, id, requests.StateVoting)
 	conflict("deciding during the vote", security.send(t, "POST", requestPath(id, "/decision"), map[string]any{"outcome": "approved", "rationale": "Yes.", "category": "diagramming"}))
 	committee.send(t, "PUT", requestPath(id, "/vote"), map[string]string{"choice": "approve"}).asRequest(http.StatusOK)
-	if _, err := env.catalog.CloseVote(ctx, id, catalog.DefaultVotingRules()); err != nil {
+	if _, err := env.requests.CloseVote(ctx, id, requests.DefaultVotingRules()); err != nil {
 		t.Fatal(err)
 	}
 	conflict("voting on a closed vote", committee.send(t, "PUT", requestPath(id, "/vote"), map[string]string{"choice": "reject"}))
@@ -564,7 +566,7 @@ func TestAPIRequestBadInput(t *testing.T) {
 		t.Errorf("concurrent decisions answered %v, want one 200 and the rest 409", statuses)
 	}
 	d := security.get(t, requestPath(id, "")).asRequest(http.StatusOK)
-	if d.State != catalog.StateDecided || strings.Count(strings.Join(timelineActions(d), " "), "decide") != 1 {
+	if d.State != requests.StateDecided || strings.Count(strings.Join(timelineActions(d), " "), "decide") != 1 {
 		t.Errorf("after the race: %s, timeline %v", d.State, timelineActions(d))
 	}
 	if err := env.db.Get(&n, "SELECT COUNT(*) FROM apps WHERE name = 'Gliffy'"); err != nil || n != 1 {
@@ -620,7 +622,7 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 	decision := map[string]any{"outcome": "approved", "rationale": "Fine.", "category": "diagramming"}
 	matrix := []struct {
 		action string
-		state  catalog.RequestState // of the fresh request the action is tried on; "" needs none
+		state  requests.RequestState // of the fresh request the action is tried on; "" needs none
 		method string
 		path   string // %d is the request
 		body   any
@@ -630,23 +632,23 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 			[]int{created, created, created, created, created, no}},
 		{"request access", "", "POST", "/api/v1/apps/lucidchart/access", map[string]any{"use_case": "Diagrams."},
 			[]int{created, created, created, created, created, no}},
-		{"support", catalog.StateSubmitted, "POST", "/api/v1/requests/%d/support", nil,
+		{"support", requests.StateSubmitted, "POST", "/api/v1/requests/%d/support", nil,
 			[]int{ok, ok, ok, ok, clash, no}}, // the requester supports their own request already
-		{"pledge", catalog.StateInReview, "PUT", "/api/v1/requests/%d/pledge", pledge,
+		{"pledge", requests.StateInReview, "PUT", "/api/v1/requests/%d/pledge", pledge,
 			[]int{ok, ok, ok, ok, ok, no}},
-		{"withdraw pledge", catalog.StateVoting, "DELETE", "/api/v1/requests/%d/pledge", nil,
+		{"withdraw pledge", requests.StateVoting, "DELETE", "/api/v1/requests/%d/pledge", nil,
 			[]int{ok, ok, ok, ok, ok, no}},
-		{"vote", catalog.StateVoting, "PUT", "/api/v1/requests/%d/vote", map[string]string{"choice": "approve"},
+		{"vote", requests.StateVoting, "PUT", "/api/v1/requests/%d/vote", map[string]string{"choice": "approve"},
 			[]int{no, ok, ok, ok, no, no}},
-		{"start review", catalog.StateSubmitted, "POST", "/api/v1/requests/%d/transitions", map[string]string{"action": "start_review"},
+		{"start review", requests.StateSubmitted, "POST", "/api/v1/requests/%d/transitions", map[string]string{"action": "start_review"},
 			[]int{no, no, ok, ok, no, no}},
-		{"withdraw", catalog.StateReviewed, "POST", "/api/v1/requests/%d/transitions", map[string]string{"action": "withdraw"},
+		{"withdraw", requests.StateReviewed, "POST", "/api/v1/requests/%d/transitions", map[string]string{"action": "withdraw"},
 			[]int{no, no, no, no, ok, no}},
-		{"open vote", catalog.StateReviewed, "POST", "/api/v1/requests/%d/transitions", map[string]string{"action": "open_vote"},
+		{"open vote", requests.StateReviewed, "POST", "/api/v1/requests/%d/transitions", map[string]string{"action": "open_vote"},
 			[]int{no, ok, ok, ok, no, no}},
-		{"complete review", catalog.StateInReview, "POST", "/api/v1/requests/%d/review", review,
+		{"complete review", requests.StateInReview, "POST", "/api/v1/requests/%d/review", review,
 			[]int{no, no, ok, ok, no, no}},
-		{"decide", catalog.StateVoteClosed, "POST", "/api/v1/requests/%d/decision", decision,
+		{"decide", requests.StateVoteClosed, "POST", "/api/v1/requests/%d/decision", decision,
 			[]int{no, no, ok, ok, no, no}},
 	}
 	n := 0
@@ -657,7 +659,7 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 				var id int64
 				if row.state != "" {
 					n++
-					r, err := env.catalog.Propose(ctx, rm, catalog.ProposalInput{Name: "Matrix app " + strconv.Itoa(n), UseCase: "A need worth testing.", DataClassification: "internal"})
+					r, err := env.requests.Propose(ctx, rm, requests.ProposalInput{Name: "Matrix app " + strconv.Itoa(n), UseCase: "A need worth testing.", DataClassification: "internal"})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -667,10 +669,17 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 				}
 				c := callers[col]
 				var resp apiResponse
-				if row.body == nil {
+				body := row.body
+				if m, ok := body.(map[string]any); ok && row.action == "propose" {
+					// Each caller proposes an app of its own: a second "Pitch" would be a duplicate.
+					m = maps.Clone(m)
+					m["name"] = fmt.Sprintf("%s for %s", m["name"], col)
+					body = m
+				}
+				if body == nil {
 					resp = c.do(t, row.method, path, "", nil)
 				} else {
-					resp = c.send(t, row.method, path, row.body)
+					resp = c.send(t, row.method, path, body)
 				}
 				if resp.status != row.want[i] {
 					t.Fatalf("%s as %s: %d, want %d; %s", row.action, col, resp.status, row.want[i], resp.body)
@@ -678,7 +687,7 @@ func TestAPIRequestAuthorizationMatrix(t *testing.T) {
 				if resp.status >= 400 {
 					resp.apiError(resp.status)
 					if id != 0 {
-						if r, err := env.catalog.Request(ctx, id); err != nil || r.State != row.state {
+						if r, err := env.requests.Request(ctx, id); err != nil || r.State != row.state {
 							t.Errorf("a refused %s moved the request to %s (%v)", row.action, r.State, err)
 						}
 					}

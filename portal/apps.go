@@ -12,6 +12,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
@@ -109,25 +110,41 @@ func (s *Server) catalogue(c *gin.Context) {
 	s.render(c, http.StatusOK, "apps", "Catalogue", v)
 }
 
-func (s *Server) appPage(c *gin.Context) {
+func (s *Server) appPage(c *gin.Context) { s.renderApp(c, http.StatusOK, nil) }
+
+// renderApp shows the app page, with field errors from a form on it.
+func (s *Server) renderApp(c *gin.Context, status int, fieldErrs map[string]string) {
 	d, err := s.catalog.Detail(c.Request.Context(), c.Param("slug"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	v := appView{AppDetail: d, CanEdit: rolesOf(c).Has(auth.RoleSecurity), IdentifierKinds: catalog.IdentifierKinds}
+	v := appView{AppDetail: d, CanEdit: rolesOf(c).Has(auth.RoleSecurity), IdentifierKinds: catalog.IdentifierKinds, Errors: fieldErrs}
+	if p := principalOf(c); s.requests != nil && p != nil && p.User != nil {
+		r, ok, err := s.requests.AccessOf(c.Request.Context(), p.User.ID, d.App.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if ok {
+			v.MyAccess = &r
+		}
+	}
 	if v.CanEdit {
 		if v.AlternativeChoices, err = s.usableApps(c); err != nil {
 			s.fail(c, err)
 			return
 		}
 	}
-	s.render(c, http.StatusOK, "app", d.App.Name, v)
+	s.render(c, status, "app", d.App.Name, v)
 }
 
 // appView is the app page.
 type appView struct {
 	catalog.AppDetail
+	// MyAccess is the viewer's latest access request for the app, if any: granted, it turns
+	// the button into the instructions; open, into a link to the request.
+	MyAccess           *requests.Request
 	CanEdit            bool
 	IdentifierKinds    any
 	AlternativeChoices []catalog.IndexDoc

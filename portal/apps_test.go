@@ -67,9 +67,10 @@ func TestCatalogueSearchAndAppPage(t *testing.T) {
 	if p.status != 200 || !strings.Contains(p.body, "is not approved") || !strings.Contains(p.body, "What would change this decision") || !strings.Contains(p.body, `href="/apps/google-drive"`) {
 		t.Errorf("WeTransfer page: %d", p.status)
 	}
-	// Every risk factor is shown with its weight.
-	if n := strings.Count(p.body, `class="answer answer-`); n != 18 {
-		t.Errorf("%d risk factors shown, want 18", n)
+	// Every risk factor is shown with its weight (in the folded table), and the three that
+	// weigh most above it.
+	if n := strings.Count(p.body, `class="answer answer-`); n != 18+3 {
+		t.Errorf("%d risk answers shown, want 18 in the table and 3 above it", n)
 	}
 	// Employees do not get the edit controls, and the edit routes refuse them.
 	if strings.Contains(p.body, "/edit\"") {
@@ -184,14 +185,25 @@ func TestRequestAccessFromAppPage(t *testing.T) {
 	if p := br.post(env.base+"/apps/slack/access", nil); p.status != 200 || p.url.Path != "/apps/slack" || !strings.Contains(p.body, "Access to Slack is granted") {
 		t.Errorf("approved app: %d %s", p.status, p.url)
 	}
-	if p := br.post(env.base+"/apps/zoom/access", nil); !strings.Contains(p.body, "accept the conditions") {
+	// The browser does not stop the form (no required attribute): the page says what is missing.
+	if p := br.get(env.base + "/apps/zoom"); strings.Contains(p.body, "required>") || !strings.Contains(p.body, "Get access") {
+		t.Errorf("zoom before asking: %d", p.status)
+	}
+	if p := br.post(env.base+"/apps/zoom/access", nil); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="accept-error"`) || !strings.Contains(p.body, "accept the conditions") {
 		t.Errorf("conditions not accepted: %d", p.status)
 	}
 	if p := br.post(env.base+"/apps/zoom/access", url.Values{"accept_conditions": {"yes"}}); !strings.Contains(p.body, "Access to Zoom is granted") {
 		t.Errorf("conditions accepted: %d", p.status)
 	}
+	// Once granted, the button gives way to the instructions.
+	if p := br.get(env.base + "/apps/zoom"); !strings.Contains(p.body, "You have access") || !strings.Contains(p.body, "request one in the IT portal") || strings.Contains(p.body, "Get access</button>") {
+		t.Errorf("zoom after access is granted shows the button again or no instructions")
+	}
 	if p := br.post(env.base+"/apps/microsoft-teams/access", url.Values{"use_case": {"Calls with a customer."}}); !strings.HasPrefix(p.url.Path, "/requests/") || !strings.Contains(p.body, "went to security") {
 		t.Errorf("app under review: %d %s", p.status, p.url)
+	}
+	if p := br.get(env.base + "/apps/microsoft-teams"); !strings.Contains(p.body, "Your request is with security") || strings.Contains(p.body, "Request access</button>") {
+		t.Errorf("an app with a pending request offers the button again")
 	}
 	if p := br.get(env.base + "/requests"); !strings.Contains(p.body, "Slack") || !strings.Contains(p.body, "Microsoft Teams") {
 		t.Errorf("my requests: %d", p.status)
@@ -224,5 +236,30 @@ func TestRequestComments(t *testing.T) {
 	_ = env.db.Get(&n, "SELECT COUNT(*) FROM request_comments")
 	if n != 1 {
 		t.Errorf("%d comments stored, want 1", n)
+	}
+}
+
+// TestWithdrawPledgeOnlyWithAPledge: the withdraw button appears once there is a pledge to
+// withdraw, beside what was pledged, and goes away with it.
+func TestWithdrawPledgeOnlyWithAPledge(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true})
+	br := env.browser()
+	br.signInDev(env.base, "/requests/new", "devidp-employee")
+	p := br.post(env.base+"/requests", url.Values{"name": {"Gliffy"}, "use_case": {"Architecture diagrams."}, "data_classification": {"internal"}, "estimate_currency": {"EUR"}})
+	if !strings.HasPrefix(p.url.Path, "/requests/") {
+		t.Fatalf("propose: %d %s", p.status, p.url)
+	}
+	page := p.url.Path
+	const withdraw = "/pledge/withdraw"
+	if strings.Contains(p.body, withdraw) {
+		t.Error("a withdraw button without a pledge")
+	}
+	p = br.post(env.base+page+"/pledge", url.Values{"cost_centre": {"ENG-42"}, "amount": {"100"}, "currency": {"EUR"}, "period": {"monthly"}})
+	if !strings.Contains(p.body, withdraw) || !strings.Contains(p.body, "Your pledge: <strong>100.00 EUR a month</strong> from ENG-42") || !strings.Contains(p.body, "Change your pledge") {
+		t.Errorf("after pledging: %d", p.status)
+	}
+	p = br.post(env.base+page+withdraw, nil)
+	if strings.Contains(p.body, withdraw) || !strings.Contains(p.body, "Your pledge is withdrawn") {
+		t.Errorf("after withdrawing: %d", p.status)
 	}
 }

@@ -14,14 +14,30 @@ import (
 
 // auditView is the audit log page: filters and the newest matching entries.
 type auditView struct {
-	Actor, Action, ObjectType, Since string
-	Entries                          []audit.Entry
-	CSVURL                           string
+	Actor, Action, ObjectType, Since, Category string
+	Categories                                 []audit.Category
+	Entries                                    []auditRow
+	CSVURL                                     string
 }
 
-// auditFilter reads the page's filters; a bad date is a field error.
+// auditFilter reads the page's filters; a bad date is a field error. Sign-ins, which outnumber
+// everything else, are left out unless the category asks for them or for everything ("all").
 func auditFilter(c *gin.Context, limit int) (audit.Filter, error) {
 	f := audit.Filter{Actor: strings.TrimSpace(c.Query("actor")), Action: strings.TrimSpace(c.Query("action")), ObjectType: strings.TrimSpace(c.Query("object_type")), Limit: limit}
+	switch cat := strings.TrimSpace(c.Query("category")); cat {
+	case "":
+		f.HideSignIns = f.Action == ""
+	case "all":
+	default:
+		known := false
+		for _, k := range audit.Categories {
+			known = known || k.Key == cat
+		}
+		if !known {
+			return f, errInvalidField("category", "Choose a category from the list.")
+		}
+		f.Category = cat
+	}
 	if v := strings.TrimSpace(c.Query("since")); v != "" {
 		t, err := time.Parse("2006-01-02", v)
 		if err != nil {
@@ -44,8 +60,12 @@ func (s *Server) auditPage(c *gin.Context) {
 		return
 	}
 	q := c.Request.URL.Query()
+	rows := make([]auditRow, len(entries))
+	for i, e := range entries {
+		rows[i] = auditRow{Entry: e, Sentence: describeAudit(e), Category: audit.CategoryOf(e.Action).Label}
+	}
 	s.render(c, http.StatusOK, "audit", "Audit log", auditView{Actor: f.Actor, Action: f.Action, ObjectType: f.ObjectType, Since: c.Query("since"),
-		Entries: entries, CSVURL: "/admin/audit.csv?" + q.Encode()})
+		Category: c.Query("category"), Categories: audit.Categories, Entries: rows, CSVURL: "/admin/audit.csv?" + q.Encode()})
 }
 
 // auditCSV exports the filtered log (up to 1,000 rows) for spreadsheets and auditors.

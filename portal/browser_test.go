@@ -39,7 +39,7 @@ func newChrome(t *testing.T) *chrome {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 180*time.Second) // long stories on a busy machine
 	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
 	c := &chrome{ctx: ctx}
 	// Start the browser, then subscribe to its console before any page loads.
@@ -99,6 +99,18 @@ func (c *chrome) screenshot(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// screenshotOf saves a PNG of the element css matches under testdata/out.
+func (c *chrome) screenshotOf(t *testing.T, css, name string) {
+	t.Helper()
+	png, err := chromedp.Run(c.ctx, chromedp.Screenshot(chromedp.CSS(css)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "out", name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -233,6 +245,7 @@ func TestBrowserEveryPage(t *testing.T) {
 		{"/admin/risk-weights", "risk-weights"}, {"/admin/categories", "categories"}, {"/admin/audit", "audit"},
 		{"/admin/tokens", "tokens"}, {"/account", "account"},
 		{"/discovery", "discovery"}, {"/discovery/import", "discovery-import"}, {"/admin/sources", "sources"},
+		{"/voting", "voting"}, {"/reviews", "reviews"}, {"/requests", "my-requests"},
 	}
 	for _, pg := range pages {
 		path, name := pg[0], pg[1]

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/errs"
 )
@@ -388,13 +389,16 @@ func (s *Server) startReview(c *gin.Context, id int64) (string, int64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	m := memberOf(c)
+	m := s.memberOf(c)
 	useCase := fmt.Sprintf("Found in the sign-in logs: %d people used %s in the last 90 days without approval. Security opened this review.", a.Users90, a.Name)
-	r, err := s.catalog.RequestAccess(ctx, m, app.Slug, useCase, true)
+	r, err := s.requests.RequestAccess(ctx, m, app.Slug, useCase, true)
 	if err != nil {
 		return "", 0, err
 	}
-	if _, err := s.catalog.Transition(ctx, m, r.ID, catalog.ActionStartReview, "opened from discovery"); err != nil {
+	if r.Existing {
+		return fmt.Sprintf("Request #%d for %s is open already.", r.ID, a.Name), kept, nil
+	}
+	if _, err := s.requests.Transition(ctx, m, r.ID, requests.ActionStartReview, "opened from discovery"); err != nil {
 		return "", 0, err
 	}
 	return fmt.Sprintf("Review started: request #%d is in review, with the %d people who already use it as its demand.", r.ID, a.Users90), kept, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 )
@@ -285,18 +286,18 @@ func TestStartReviewFromDiscovery(t *testing.T) {
 	if err != nil || app.Status != "under_review" {
 		t.Fatalf("Pitchly in the catalogue: %+v, %v", app, err)
 	}
-	reqs, err := env.catalog.OpenRequests(t.Context(), catalog.StateInReview)
+	reqs, err := env.requests.OpenRequests(t.Context(), requests.StateInReview)
 	if err != nil || len(reqs) != 1 || reqs[0].AppName != "Pitchly" {
 		t.Fatalf("requests in review: %+v, %v", reqs, err)
 	}
-	r, err := env.catalog.Request(t.Context(), reqs[0].ID)
+	r, err := env.requests.Request(t.Context(), reqs[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, err := st.ActiveUsers(t.Context(), r.AppID, r.AppName); err != nil || n != 4 {
 		t.Errorf("the request's active users = %d (%v), want the 4 people who use it", n, err)
 	}
-	if demand, err := env.catalog.Demand(t.Context(), r, 0); err != nil || demand <= catalog.DemandScore(0, 0, 0) {
+	if demand, err := env.requests.Demand(t.Context(), r, 0); err != nil || demand <= requests.DemandScore(0, 0, 0) {
 		t.Errorf("demand = %d (%v): the people who use it do not count", demand, err)
 	}
 	if a, _ := st.App(t.Context(), id); a.CatalogueSlug() != "pitchly" || a.Triage != discovery.TriageReviewing {

@@ -21,6 +21,7 @@ import (
 	"github.com/pavedhq/paved/auth/oidctest"
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/bleveindex"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
@@ -40,13 +41,14 @@ type testEnv struct {
 	db   *db.DB
 	idp  *oidctest.Provider
 
-	catalog *catalog.Service
-	jobs    *jobs.Jobs
+	catalog  *catalog.Service
+	requests *requests.Service
+	jobs     *jobs.Jobs
 }
 
-// newCatalog builds the catalogue with an embedded Bleve index and started River jobs, and
-// optionally the seeded demo catalogue, fully indexed.
-func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *jobs.Jobs) {
+// newCatalog builds the catalogue and its request workflow with an embedded Bleve index and
+// started River jobs, and optionally the seeded demo catalogue, fully indexed.
+func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *requests.Service, *jobs.Jobs) {
 	t.Helper()
 	ctx := context.Background()
 	ix, err := bleveindex.Open(filepath.Join(t.TempDir(), "index.bleve"))
@@ -60,6 +62,8 @@ func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *jobs.Jobs
 	}
 	svc := catalog.NewService(d, ix, catalog.JobsOutbox{Jobs: j, ResolveIdentifiers: true})
 	svc.RegisterJobs(j)
+	reqs := requests.NewService(d, svc)
+	reqs.RegisterJobs(j)
 	discovery.NewStore(d).RegisterJobs(j, 0)
 	if _, err := j.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -83,7 +87,7 @@ func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *jobs.Jobs
 	} else if err := svc.EnsureCategories(ctx, []catalog.Category{{Slug: "chat", Name: "Chat & Messaging"}, {Slug: "diagramming", Name: "Diagramming & Whiteboards"}}); err != nil {
 		t.Fatal(err)
 	}
-	return svc, j
+	return svc, reqs, j
 }
 
 // waitIndexed waits until the background jobs have brought the index up to date.
@@ -160,10 +164,11 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		deps.RP = auth.NewRP(oc)
 	}
 	if o.catalog {
-		env.catalog, env.jobs = newCatalog(t, d, o.seed)
-		deps.Catalog = env.catalog
+		env.catalog, env.requests, env.jobs = newCatalog(t, d, o.seed)
+		deps.Catalog, deps.Requests = env.catalog, env.requests
+		env.requests.SetElectorate(env.auth)
 		deps.Discovery = discovery.NewStore(d)
-		env.catalog.SetUsageCounter(deps.Discovery)
+		env.requests.SetUsageCounter(deps.Discovery)
 		env.catalog.SetGroupDirectory(deps.Discovery)
 		deps.IndexLag = func(ctx context.Context) (int, error) { return catalog.IndexLag(ctx, env.jobs) }
 		deps.Checks = []Check{{Name: "search", Check: env.catalog.Index().Ping}}

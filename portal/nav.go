@@ -3,11 +3,13 @@ package portal
 import (
 	"encoding/base64"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/pavedhq/paved/auth"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/web"
 )
 
@@ -23,6 +25,7 @@ var navCatalogue = []navEntry{
 	{"Catalogue", "/apps", auth.RoleEmployee},
 	{"My requests", "/requests", auth.RoleEmployee},
 	{"Voting", "/voting", auth.RoleCommittee},
+	{"Reviews", "/reviews", auth.RoleSecurity},
 	{"Discovery", "/discovery", auth.RoleSecurity},
 	{"Audit log", "/admin/audit", auth.RoleAdmin},
 	{"Categories", "/admin/categories", auth.RoleAdmin},
@@ -48,15 +51,41 @@ func (s *Server) buildNav() []navEntry {
 	return out
 }
 
-// navFor returns the sections roles may see, marking the one path belongs to.
-func (s *Server) navFor(roles auth.RoleSet, path string) []web.NavItem {
-	var out []web.NavItem
-	for _, n := range s.nav {
-		if roles.Has(n.Role) {
-			out = append(out, web.NavItem{Label: n.Label, Href: n.Href, Active: path == n.Href || strings.HasPrefix(path, n.Href+"/")})
+// navFor returns the sections roles may see, marking the one path belongs to, with the number
+// of things waiting in the queues.
+func (s *Server) navFor(c *gin.Context, roles auth.RoleSet, userID int64) []web.NavItem {
+	path := c.Request.URL.Path
+	var counts requests.QueueCounts
+	if s.requests != nil && roles.Has(auth.RoleCommittee) {
+		var err error
+		if counts, err = s.requests.CountQueues(c.Request.Context(), userID); err != nil {
+			// The page matters more than its badges: log and show none.
+			s.log.WarnContext(c.Request.Context(), "count queues", "err", err, "request_id", RequestIDOf(c))
 		}
 	}
+	var out []web.NavItem
+	for _, n := range s.nav {
+		if !roles.Has(n.Role) {
+			continue
+		}
+		item := web.NavItem{Label: n.Label, Href: n.Href, Active: path == n.Href || strings.HasPrefix(path, n.Href+"/")}
+		switch n.Href {
+		case "/reviews":
+			item.Count, item.CountLabel = counts.Reviews, plural(counts.Reviews, "request waits", "requests wait")+" for security"
+		case "/voting":
+			item.Count, item.CountLabel = counts.Votes, plural(counts.Votes, "open vote", "open votes")+" without your vote"
+		}
+		out = append(out, item)
+	}
 	return out
+}
+
+// plural writes "1 vote" or "3 votes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 // flashCookie carries one message to the next page, as after a redirect.

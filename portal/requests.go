@@ -1,7 +1,9 @@
 package portal
 
 import (
+	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,17 +12,23 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
 // memberOf is the signed-in person as the request rules see them.
-func memberOf(c *gin.Context) catalog.Member {
+func (s *Server) memberOf(c *gin.Context) requests.Member {
 	p := principalOf(c)
-	m := catalog.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c)}
+	m := requests.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c), Chair: s.isChair(p.Roles)}
 	for _, r := range p.Roles {
 		m.Roles = append(m.Roles, string(r))
 	}
 	return m
+}
+
+// isChair reports whether roles include the one that chairs the committee.
+func (s *Server) isChair(roles auth.RoleSet) bool {
+	return s.cfg.VoteChairRole != "" && roles.Has(auth.Role(s.cfg.VoteChairRole))
 }
 
 func requestParam(c *gin.Context) (int64, bool) {
@@ -31,62 +39,190 @@ func requestParam(c *gin.Context) (int64, bool) {
 // requestListView is "My requests" and the committee's queue.
 type requestListView struct {
 	Heading, Intro string
-	Requests       []catalog.RequestSummary
+	Requests       []requestRow
 	Empty          string
+	// Waiting are reviewed proposals that wait for their vote to open (the committee's queue).
+	Waiting []requestRow
+}
+
+// requestRow is a request in a list, with its vote's progress when it went to the vote.
+type requestRow struct {
+	requests.RequestSummary
+	Vote *voteView
+	// Age is how long the request has waited since it was submitted, in words.
+	Age string
+}
+
+// ageOf says how long ago t was, in whole days: "today", "1 day", "12 days".
+func ageOf(t, now time.Time) string {
+	days := int(now.Sub(t) / (24 * time.Hour))
+	if days < 1 {
+		return "today"
+	}
+	return plural(days, "day", "days")
+}
+
+// reviewQueue is security's work queue: requests waiting for a review or a decision, oldest
+// first, with how long each has waited and how much it is wanted.
+func (s *Server) reviewQueue(c *gin.Context) {
+	list, err := s.requests.ReviewQueue(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := time.Now()
+	rows := make([]requestRow, len(list))
+	for i, r := range list {
+		rows[i] = requestRow{RequestSummary: r, Age: ageOf(r.CreatedAt, now)}
+	}
+	s.render(c, http.StatusOK, "reviews", "Reviews", requestListView{Heading: "Security reviews",
+		Intro:    "Requests waiting for a review or a decision, oldest first. Votes in progress are in the committee's queue.",
+		Requests: rows, Empty: "Nothing is waiting for security."})
+}
+
+// voteView is a vote's progress as the person looking sees it.
+type voteView struct {
+	requests.VoteProgress
+	// Left is the time the vote has left, in words.
+	Left string
+	// IsVoter is true when the viewer may vote, so the page says whether they have.
+	IsVoter bool
+}
+
+// voteViewOf is r's vote progress for the signed-in person, or nil when r never went to the vote.
+func (s *Server) voteViewOf(c *gin.Context, r requests.Request) (*voteView, error) {
+	p, ok, err := s.requests.VoteProgressOf(c.Request.Context(), r, principalOf(c).User.ID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &voteView{VoteProgress: p, Left: p.Left(time.Now()), IsVoter: rolesOf(c).Has(auth.RoleCommittee)}, nil
+}
+
+// rows adds vote progress to a list of requests.
+func (s *Server) rows(c *gin.Context, list []requests.RequestSummary) ([]requestRow, error) {
+	out := make([]requestRow, len(list))
+	for i, r := range list {
+		out[i].RequestSummary = r
+		v, err := s.voteViewOf(c, r.Request)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Vote = v
+	}
+	return out, nil
 }
 
 func (s *Server) myRequests(c *gin.Context) {
-	list, err := s.catalog.RequestsOf(c.Request.Context(), principalOf(c).User.ID)
+	list, err := s.requests.RequestsOf(c.Request.Context(), principalOf(c).User.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rows, err := s.rows(c, list)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.render(c, http.StatusOK, "requests", "My requests", requestListView{Heading: "My requests",
-		Intro: "What you asked for, supported or pledged to, and where each stands.", Requests: list,
+		Intro: "What you asked for, supported or pledged to, and where each stands.", Requests: rows,
 		Empty: "You have no requests yet. Search the catalogue, or propose an app it lacks."})
 }
 
+// votingQueue is the committee's queue: open votes, those the viewer has not voted on first
+// and then the ones closing soonest, and below them the reviewed proposals waiting for a vote.
 func (s *Server) votingQueue(c *gin.Context) {
-	list, err := s.catalog.OpenRequests(c.Request.Context(), catalog.StateVoting, catalog.StateReviewed, catalog.StateInReview, catalog.StateSubmitted)
+	ctx := c.Request.Context()
+	voting, err := s.requests.OpenRequests(ctx, requests.StateVoting)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	// The queue is sorted by demand: the proposals people want most come first.
-	sortByDemand(list)
-	s.render(c, http.StatusOK, "requests", "Voting", requestListView{Heading: "Committee queue",
-		Intro: "Open requests, most wanted first. Votes are open on those marked “Voting”.", Requests: list, Empty: "Nothing is waiting for the committee."})
-}
-
-func sortByDemand(list []catalog.RequestSummary) {
-	for i := 1; i < len(list); i++ {
-		for j := i; j > 0 && list[j].Demand > list[j-1].Demand; j-- {
-			list[j], list[j-1] = list[j-1], list[j]
+	rows, err := s.rows(c, voting)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	slices.SortStableFunc(rows, func(a, b requestRow) int {
+		if a.Vote.Voted != b.Vote.Voted {
+			if !a.Vote.Voted {
+				return -1
+			}
+			return 1
+		}
+		return a.Vote.ClosesAt.Compare(b.Vote.ClosesAt)
+	})
+	reviewed, err := s.requests.OpenRequests(ctx, requests.StateReviewed)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// Reviewed proposals wait for someone to open their vote: the most wanted first.
+	sortByDemand(reviewed)
+	var waiting []requestRow
+	for _, r := range reviewed {
+		if r.Kind == requests.KindNewApp {
+			waiting = append(waiting, requestRow{RequestSummary: r})
 		}
 	}
+	s.render(c, http.StatusOK, "requests", "Voting", requestListView{Heading: "Committee queue",
+		Intro:    "Open votes: the ones you have not voted on first, then those closing soonest. Each row says how far it is from its quorum.",
+		Requests: rows, Waiting: waiting, Empty: "No vote is open right now."})
 }
 
-// proposalView is the proposal form with approved apps that may already cover the need.
+func sortByDemand(list []requests.RequestSummary) {
+	slices.SortStableFunc(list, func(a, b requests.RequestSummary) int { return b.Demand - a.Demand })
+}
+
+// proposalView is the proposal form with approved apps that may already cover the need, and
+// the app or proposal it duplicates when Paved already knows it.
 type proposalView struct {
-	Form    catalog.ProposalInput
+	Form    requests.ProposalInput
 	Errors  map[string]string
 	Similar []catalog.IndexDoc
 	Classes []catalog.Classification
-	Cur     []catalog.Currency
+	Cur     []requests.Currency
+	// Existing is the catalogued app the proposal names; Open the request to support instead.
+	Existing *catalog.App
+	Open     *requests.Request
 }
 
 func (s *Server) proposalForm(c *gin.Context) {
-	in := catalog.ProposalInput{Name: c.Query("name"), EstimateCurrency: "EUR", DataClassification: "internal"}
-	s.renderProposal(c, http.StatusOK, in, nil)
+	in := requests.ProposalInput{Name: c.Query("name"), UseCase: c.Query("use_case"), EstimateCurrency: "EUR", DataClassification: "internal"}
+	s.renderProposal(c, http.StatusOK, in, nil, nil)
 }
 
-func (s *Server) renderProposal(c *gin.Context, status int, in catalog.ProposalInput, fieldErrs map[string]string) {
-	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: catalog.Currencies()}
-	if q := strings.TrimSpace(in.Name + " " + in.UseCase); q != "" {
-		res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: []catalog.Status{catalog.StatusApproved, catalog.StatusApprovedWithConditions}, Limit: 3})
-		if err == nil {
-			v.Similar = res.Hits
+// maxSimilar is how many approved apps the proposal form suggests.
+const maxSimilar = 5
+
+// similarApps asks the search engine for approved apps matching the name, then the use case,
+// and returns up to maxSimilar of them, name matches first.
+func (s *Server) similarApps(c *gin.Context, in requests.ProposalInput) []catalog.IndexDoc {
+	var out []catalog.IndexDoc
+	seen := map[string]bool{}
+	for _, q := range []string{in.Name, in.UseCase} {
+		if q = strings.TrimSpace(q); q == "" || len(out) >= maxSimilar {
+			continue
 		}
+		res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: []catalog.Status{catalog.StatusApproved, catalog.StatusApprovedWithConditions}, Limit: maxSimilar})
+		if err != nil {
+			// The hint is a help, not the form: without it the proposal still works.
+			s.log.WarnContext(c.Request.Context(), "similar apps", "err", err, "request_id", RequestIDOf(c))
+			continue
+		}
+		for _, h := range res.Hits {
+			if !seen[h.Slug] && len(out) < maxSimilar {
+				seen[h.Slug] = true
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) renderProposal(c *gin.Context, status int, in requests.ProposalInput, fieldErrs map[string]string, dup *requests.DuplicateError) {
+	v := proposalView{Form: in, Errors: fieldErrs, Classes: catalog.Classifications, Cur: requests.Currencies(), Similar: s.similarApps(c, in)}
+	if dup != nil {
+		v.Existing, v.Open = dup.App, dup.Request
 	}
 	if c.GetHeader("HX-Request") == "true" {
 		s.renderFragment(c, "request_new", "similar", v)
@@ -96,13 +232,18 @@ func (s *Server) renderProposal(c *gin.Context, status int, in catalog.ProposalI
 }
 
 func (s *Server) propose(c *gin.Context) {
-	in := catalog.ProposalInput{Name: c.PostForm("name"), Website: c.PostForm("website"), UseCase: c.PostForm("use_case"),
+	in := requests.ProposalInput{Name: c.PostForm("name"), Website: c.PostForm("website"), UseCase: c.PostForm("use_case"),
 		DataClassification: c.PostForm("data_classification"), ExpectedUsers: c.PostForm("expected_users"),
 		Estimate: c.PostForm("estimate"), EstimateCurrency: c.PostForm("estimate_currency")}
-	r, err := s.catalog.Propose(c.Request.Context(), memberOf(c), in)
+	r, err := s.requests.Propose(c.Request.Context(), s.memberOf(c), in)
 	if err != nil {
+		var dup *requests.DuplicateError
+		if errors.As(err, &dup) {
+			s.renderProposal(c, http.StatusConflict, in, nil, dup)
+			return
+		}
 		if fields, ok := formErrors(err); ok {
-			s.renderProposal(c, statusOfErr(err), in, fields)
+			s.renderProposal(c, statusOfErr(err), in, fields, nil)
 			return
 		}
 		s.fail(c, err)
@@ -113,17 +254,16 @@ func (s *Server) propose(c *gin.Context) {
 }
 
 func (s *Server) requestAccess(c *gin.Context) {
-	r, err := s.catalog.RequestAccess(c.Request.Context(), memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
+	r, err := s.requests.RequestAccess(c.Request.Context(), s.memberOf(c), c.Param("slug"), c.PostForm("use_case"), c.PostForm("accept_conditions") == "yes")
 	if err != nil {
-		if _, ok := formErrors(err); ok {
-			s.flash(c, "error", "Tick the box to accept the conditions of use, then ask again.")
-			c.Redirect(http.StatusSeeOther, "/apps/"+c.Param("slug"))
+		if fields, ok := formErrors(err); ok {
+			s.renderApp(c, statusOfErr(err), fields)
 			return
 		}
 		s.fail(c, err)
 		return
 	}
-	if r.State == catalog.StateDecided {
+	if r.State == requests.StateDecided {
 		s.flash(c, "success", "Access to "+r.AppName+" is granted. The instructions are below.")
 		c.Redirect(http.StatusSeeOther, "/apps/"+c.Param("slug"))
 		return
@@ -134,15 +274,15 @@ func (s *Server) requestAccess(c *gin.Context) {
 
 // requestView is one request's page.
 type requestView struct {
-	R            catalog.Request
-	Timeline     []catalog.TimelineEvent
-	Funding      catalog.Funding
+	R            requests.Request
+	Timeline     []requests.TimelineEvent
+	Funding      requests.Funding
 	Demand       int
-	Votes        []catalog.VoteRow
+	Votes        []requests.VoteRow
 	MyVote       string
-	Tally        catalog.TallyResult
+	Tally        requests.TallyResult
 	Tallied      bool
-	Review       catalog.ReviewChecklist
+	Review       requests.ReviewChecklist
 	Reviewed     bool
 	IsRequester  bool
 	SeesNames    bool // committee and security see who pledged and voted
@@ -154,13 +294,37 @@ type requestView struct {
 	CanSupport   bool
 	Categories   []catalog.Category
 	Usable       []catalog.IndexDoc
-	Currencies   []catalog.Currency
-	Certs        []string
+	Currencies   []requests.Currency
+	Certs        []certOption
 	Classes      []catalog.Classification
 	Errors       map[string]string
-	Comments     []catalog.Comment
+	Comments     []requests.Comment
 	App          *catalog.AppDetail
 	Alternatives []catalog.Alternative
+	// MyPledge is the viewer's pledge, if they made one: only then can they withdraw it.
+	MyPledge *requests.PledgeRow
+	// Vote is the vote's progress, nil before the request goes to the vote.
+	Vote         *voteView
+	CanCloseVote bool
+	// DecidedApp is the app an access request being decided is about: the form says whether
+	// the decision also settles its catalogue status.
+	DecidedApp *catalog.App
+	// Suggested is the outcome the review recommends: the decision form starts from it.
+	Suggested       requests.Outcome
+	Outcomes        []requests.Outcome
+	Recommendations []requests.Recommendation
+	Answers         []catalog.Answer
+}
+
+// certOption is a certification on the review form.
+type certOption struct{ Key, Label string }
+
+func certOptions() []certOption {
+	var out []certOption
+	for _, k := range requests.CertificationKeys() {
+		out = append(out, certOption{Key: k, Label: requests.CertificationLabel(k)})
+	}
+	return out
 }
 
 func (s *Server) requestPage(c *gin.Context) {
@@ -174,7 +338,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 		return
 	}
 	ctx := c.Request.Context()
-	r, err := s.catalog.Request(ctx, id)
+	r, err := s.requests.Request(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -182,26 +346,31 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	roles := rolesOf(c)
 	me := principalOf(c).User.ID
 	v := requestView{R: r, IsRequester: r.RequesterID == me, SeesNames: roles.Has(auth.RoleCommittee), Errors: fieldErrs,
-		Currencies: catalog.Currencies(), Certs: catalog.CertificationKeys(), Classes: catalog.Classifications}
-	if v.Timeline, err = s.catalog.Timeline(ctx, id); err != nil {
+		Currencies: requests.Currencies(), Certs: certOptions(), Classes: catalog.Classifications}
+	if v.Timeline, err = s.requests.Timeline(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if v.Comments, err = s.catalog.Comments(ctx, id); err != nil {
+	if v.Comments, err = s.requests.Comments(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if v.Funding, err = s.catalog.FundingOf(ctx, id); err != nil {
+	if v.Funding, err = s.requests.FundingOf(ctx, id); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if v.Demand, err = s.catalog.Demand(ctx, r, v.Funding.Supporters); err != nil {
+	for i, p := range v.Funding.Pledges {
+		if p.UserID == me {
+			v.MyPledge = &v.Funding.Pledges[i]
+		}
+	}
+	if v.Demand, err = s.requests.Demand(ctx, r, v.Funding.Supporters); err != nil {
 		s.fail(c, err)
 		return
 	}
 	v.Tally, v.Tallied = r.Tally()
 	v.Review, v.Reviewed = r.Review()
-	votes, err := s.catalog.VoteRows(ctx, id)
+	votes, err := s.requests.VoteRows(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -217,10 +386,26 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	open := r.State.Open()
 	v.CanWithdraw = open && v.IsRequester
 	v.CanSupport = open && !v.IsRequester
-	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == catalog.StateSubmitted || r.State == catalog.StateInReview)
-	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == catalog.StateReviewed && r.Kind == catalog.KindNewApp
-	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == catalog.StateVoting
-	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == catalog.StateVoteClosed || (r.Kind == catalog.KindAccess && r.State == catalog.StateReviewed))
+	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == requests.StateSubmitted || r.State == requests.StateInReview)
+	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateReviewed && r.Kind == requests.KindNewApp
+	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateVoting
+	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == requests.StateVoteClosed || (r.Kind == requests.KindAccess && r.State == requests.StateReviewed))
+	v.CanCloseVote = v.CanVote && s.isChair(roles)
+	if v.Vote, err = s.voteViewOf(c, r); err != nil {
+		s.fail(c, err)
+		return
+	}
+	v.Outcomes, v.Recommendations = requests.Outcomes, requests.Recommendations
+	v.Answers = []catalog.Answer{catalog.AnswerYes, catalog.AnswerNo, catalog.AnswerUnknown}
+	v.Suggested = requests.OutcomeApproved
+	if v.Reviewed && v.Review.Recommendation.Valid() {
+		v.Suggested = v.Review.Recommendation.Outcome()
+	}
+	if v.CanDecide && r.Kind == requests.KindAccess && r.AppID != nil {
+		if a, err := s.catalog.AppByID(ctx, *r.AppID); err == nil {
+			v.DecidedApp = &a
+		}
+	}
 	if v.CanDecide {
 		if v.Categories, err = s.catalog.Categories(ctx); err != nil {
 			s.fail(c, err)
@@ -231,7 +416,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 			return
 		}
 	}
-	if r.State == catalog.StateDecided && r.AppID != nil {
+	if r.State == requests.StateDecided && r.AppID != nil {
 		// The requester, supporters and pledgers see the guidance where they look for it.
 		if a, err := s.catalog.AppByID(ctx, *r.AppID); err == nil {
 			if d, err := s.catalog.Detail(ctx, a.Slug); err == nil {
@@ -244,14 +429,14 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 
 // requestAction runs one change on a request and comes back to its page, showing field errors
 // or a conflict there.
-func (s *Server) requestAction(do func(c *gin.Context, m catalog.Member, id int64) (string, error)) gin.HandlerFunc {
+func (s *Server) requestAction(do func(c *gin.Context, m requests.Member, id int64) (string, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id, ok := requestParam(c)
 		if !ok {
 			s.fail(c, errs.E(errs.NotFound, "No such request."))
 			return
 		}
-		msg, err := do(c, memberOf(c), id)
+		msg, err := do(c, s.memberOf(c), id)
 		if err != nil {
 			if fields, ok := formErrors(err); ok {
 				s.renderRequest(c, statusOfErr(err), fields)
@@ -286,47 +471,59 @@ func (s *Server) requestRoutes() []route {
 		{"GET", "/requests/:id", employee, s.requestPage},
 		{"POST", "/apps/:slug/access", employee, s.requestAccess},
 		{"GET", "/voting", access{Role: auth.RoleCommittee}, s.votingQueue},
-		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.AddComment(c.Request.Context(), m, id, c.PostForm("body"))
+		{"GET", "/reviews", security, s.reviewQueue},
+		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.AddComment(c.Request.Context(), m, id, c.PostForm("body"))
 			return "Comment added.", err
 		})},
-		{"POST", "/requests/:id/support", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			return "Thanks: your support is counted.", s.catalog.Support(c.Request.Context(), m, id)
+		{"POST", "/requests/:id/support", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			return "Thanks: your support is counted.", s.requests.Support(c.Request.Context(), m, id)
 		})},
-		{"POST", "/requests/:id/pledge", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.SetPledge(c.Request.Context(), m, id, catalog.PledgeInput{CostCentre: c.PostForm("cost_centre"),
+		{"POST", "/requests/:id/pledge", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.SetPledge(c.Request.Context(), m, id, requests.PledgeInput{CostCentre: c.PostForm("cost_centre"),
 				Amount: c.PostForm("amount"), Currency: c.PostForm("currency"), Period: c.PostForm("period"), Seats: c.PostForm("seats")})
 			return "Your pledge is recorded. You can change or withdraw it until the decision.", err
 		})},
-		{"POST", "/requests/:id/pledge/withdraw", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			return "Your pledge is withdrawn.", s.catalog.WithdrawPledge(c.Request.Context(), m, id)
+		{"POST", "/requests/:id/pledge/withdraw", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			return "Your pledge is withdrawn.", s.requests.WithdrawPledge(c.Request.Context(), m, id)
 		})},
-		{"POST", "/requests/:id/withdraw", employee, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.Transition(c.Request.Context(), m, id, catalog.ActionWithdraw, c.PostForm("note"))
+		{"POST", "/requests/:id/withdraw", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.Transition(c.Request.Context(), m, id, requests.ActionWithdraw, c.PostForm("note"))
 			return "Your request is withdrawn.", err
 		})},
-		{"POST", "/requests/:id/review/start", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.Transition(c.Request.Context(), m, id, catalog.ActionStartReview, "")
+		{"POST", "/requests/:id/review/start", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.Transition(c.Request.Context(), m, id, requests.ActionStartReview, "")
 			return "Review started.", err
 		})},
-		{"POST", "/requests/:id/review", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.CompleteReview(c.Request.Context(), m, id, catalog.ReviewChecklist{
+		{"POST", "/requests/:id/review", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.CompleteReview(c.Request.Context(), m, id, requests.ReviewChecklist{
 				DataClassification: c.PostForm("data_classification"), SSO: catalog.Answer(c.PostForm("sso")), DPA: catalog.Answer(c.PostForm("dpa")),
 				Certifications: c.PostFormArray("certifications"), DataLocation: c.PostForm("data_location"),
-				Recommendation: catalog.Recommendation(c.PostForm("recommendation")), Notes: c.PostForm("notes")})
+				Recommendation: requests.Recommendation(c.PostForm("recommendation")), Notes: c.PostForm("notes")})
 			return "Review completed.", err
 		})},
-		{"POST", "/requests/:id/vote/open", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			_, err := s.catalog.OpenVote(c.Request.Context(), m, id)
+		{"POST", "/requests/:id/vote/open", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			_, err := s.requests.OpenVote(c.Request.Context(), m, id)
 			return "The vote is open.", err
 		})},
-		{"POST", "/requests/:id/vote", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			return "Your vote is recorded; you can change it until the vote closes.", s.catalog.CastVote(c.Request.Context(), m, id, catalog.VoteChoice(c.PostForm("choice")), c.PostForm("comment"))
+		{"POST", "/requests/:id/vote", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			ctx := c.Request.Context()
+			if err := s.requests.CastVote(ctx, m, id, requests.VoteChoice(c.PostForm("choice")), c.PostForm("comment")); err != nil {
+				return "", err
+			}
+			if r, err := s.requests.Request(ctx, id); err == nil && r.State == requests.StateVoteClosed {
+				return "Your vote is recorded. Everyone on the committee has now voted, so the vote is closed and counted.", nil
+			}
+			return "Your vote is recorded; you can change it until the vote closes.", nil
 		})},
-		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m catalog.Member, id int64) (string, error) {
-			in := catalog.DecisionInput{Outcome: catalog.Outcome(c.PostForm("outcome")),
+		{"POST", "/requests/:id/vote/close", access{Role: auth.RoleCommittee}, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			t, err := s.requests.CloseVoteEarly(c.Request.Context(), m, id, c.PostForm("reason"))
+			return "The vote is closed. " + t.Reason, err
+		})},
+		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
+			in := requests.DecisionInput{Outcome: requests.Outcome(c.PostForm("outcome")),
 				Conditions: c.PostForm("conditions"), Rationale: c.PostForm("rationale"), WhatWouldChange: c.PostForm("what_would_change"),
-				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category")}
+				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category"), SettleApp: c.PostForm("settle_app") == "yes"}
 			if v := strings.TrimSpace(c.PostForm("pilot_ends_at")); v != "" {
 				t, err := time.Parse("2006-01-02", v)
 				if err != nil {
@@ -334,7 +531,10 @@ func (s *Server) requestRoutes() []route {
 				}
 				in.PilotEndsAt = &t
 			}
-			_, err := s.catalog.Decide(c.Request.Context(), m, id, in)
+			r, err := s.requests.Decide(c.Request.Context(), m, id, in)
+			if r.Kind == requests.KindAccess && !in.SettleApp {
+				return "The decision is recorded for this request only; the app's catalogue status is unchanged.", err
+			}
 			return "The decision is recorded and the catalogue updated.", err
 		})},
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
@@ -51,6 +52,8 @@ type Deps struct {
 	Discovery *discovery.Store
 	// Catalog is the app catalogue (nil in tests that need none).
 	Catalog *catalog.Service
+	// Requests is the request workflow (nil in tests that need none).
+	Requests *requests.Service
 }
 
 // Server is the HTTP handler of the portal.
@@ -67,6 +70,7 @@ type Server struct {
 	rp              *auth.RP
 	roles           auth.RoleMapping
 	catalog         *catalog.Service
+	requests        *requests.Service
 	discovery       *discovery.Store
 	nav             []navEntry
 	engine          *gin.Engine
@@ -86,6 +90,7 @@ func New(d Deps) (*Server, error) {
 		rp:        d.RP,
 		roles:     d.Roles,
 		catalog:   d.Catalog,
+		requests:  d.Requests,
 		discovery: d.Discovery,
 		indexLag:  d.IndexLag,
 	}
@@ -149,7 +154,7 @@ func (s *Server) page(c *gin.Context, title string) web.Page {
 			roles = append(roles, string(r))
 		}
 		p.User = &web.UserView{Name: pr.User.DisplayName(), Email: pr.User.Email, Roles: roles}
-		p.Nav = s.navFor(pr.Roles, c.Request.URL.Path)
+		p.Nav = s.navFor(c, pr.Roles, pr.User.ID)
 	}
 	return p
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 )
@@ -111,10 +111,19 @@ func TestBrowserProposalStory(t *testing.T) {
 	}
 	admin.screenshot(t, "story-5-voted")
 
-	// The vote-closing job's work, as it runs when the window has ended.
-	tally, err := env.catalog.CloseVote(context.Background(), id, catalog.VotingRules{Quorum: 3, Majority: 0.5, Window: time.Hour})
-	if err != nil || tally.Passed || tally.Reject != 2 {
-		t.Fatalf("tally %+v, %v", tally, err)
+	// The whole committee (committee, security and admin) has voted: the last vote closed it.
+	got, err := env.requests.Request(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally, ok := got.Tally(); got.State != requests.StateVoteClosed || !ok || tally.Passed || tally.Reject != 2 {
+		t.Fatalf("after the last vote: state %s, tally %+v", got.State, tally)
+	}
+	if line := admin.text(t, ".vote-progress .vote-line"); !strings.Contains(line, "Vote closed: did not pass") {
+		t.Errorf("vote line after the last vote = %q", line)
+	}
+	if tl := admin.text(t, ".timeline"); !strings.Contains(tl, "Closed the vote · Everyone on the committee (3) has voted. Not passed") {
+		t.Errorf("timeline after the last vote = %q", tl)
 	}
 
 	sec.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS("#d-outcome")))

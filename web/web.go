@@ -63,6 +63,10 @@ type NavItem struct {
 	Label  string
 	Href   string
 	Active bool // marks the entry of the section being shown (aria-current="page")
+	// Count is how many things wait in the section for this person (0 shows nothing).
+	Count int
+	// CountLabel says what Count counts, for screen readers ("3 waiting for review").
+	CountLabel string
 }
 
 // Flash is a one-off message shown at the top of the next page, such as "Request sent".

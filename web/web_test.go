@@ -301,7 +301,11 @@ func TestHomeHeadingAndSearch(t *testing.T) {
 			if len(h1s) != 1 {
 				t.Fatalf("found %d <h1>, want 1", len(h1s))
 			}
-			const want = "Find the apps you can use — and get a yes for the ones you need"
+			// Visitors get what Paved is; people signed in get the search first, then their work.
+			want := "Find the apps you can use — and get a yes for the ones you need"
+			if p.User != nil {
+				want = "Find an app"
+			}
 			if got := text(h1s[0]); got != want {
 				t.Errorf("h1 = %q, want %q", got, want)
 			}
@@ -316,6 +320,12 @@ func TestHomeHeadingAndSearch(t *testing.T) {
 				t.Errorf("search input %q has no label", id)
 			}
 
+			if p.User != nil {
+				if strings.Contains(text(doc), "Sign in with your company account") || strings.Contains(text(doc), "For user committees") {
+					t.Error("the marketing panels are shown to someone signed in")
+				}
+				return
+			}
 			cards := findAll(doc, func(n *html.Node) bool { c, _ := attr(n, "class"); return n.Data == "article" && c == "card" })
 			if len(cards) != 3 {
 				t.Errorf("found %d cards, want 3", len(cards))

@@ -6,8 +6,9 @@
 //     (PAVED_TEST_POSTGRES_URL; skipped with a message when unset), then a re-import of the
 //     same file into the same database, where every event is a duplicate.
 //
-// It generates the log first (N events, M users, K apps with Zipf-shaped popularity; a JSON
-// array with one event per line) into a temporary folder. Each phase runs in a child process
+// It generates the log first with internal/fixturegen, the generator of the discovery fixtures
+// (N events, M users, K apps with Zipf-shaped popularity; a JSON array with one event per line),
+// into a temporary folder. Each phase runs in a child process
 // of this program, so the peak RSS reported is that phase's own (the child's VmHWM from
 // /proc/self/status, read when the phase ends).
 //
@@ -42,6 +43,7 @@ import (
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/fixturegen"
 )
 
 // result is what a child process reports on its stdout, as one JSON object.
@@ -215,7 +217,7 @@ func run(nEvents, nUsers, nApps int, seed uint64, keep bool) error {
 		return err
 	}
 	start := time.Now()
-	gs, err := writeOkta(f, nEvents, nUsers, nApps, seed)
+	gs, err := fixturegen.WriteOktaOrg(f, nEvents, nUsers, nApps, seed)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -9,7 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 
-	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
@@ -76,8 +76,8 @@ func randomSecret() string {
 }
 
 // votingRules reads the committee's voting settings.
-func votingRules(cfg *config.Config) (catalog.VotingRules, error) {
-	r, err := catalog.ParseVotingRules(cfg.VoteQuorum, cfg.VoteMajority, cfg.VoteWindow)
+func votingRules(cfg *config.Config) (requests.VotingRules, error) {
+	r, err := requests.ParseVotingRules(cfg.VoteQuorum, cfg.VoteMajority, cfg.VoteWindow)
 	if err != nil {
 		var list []string
 		if e, ok := errs.As(err); ok {

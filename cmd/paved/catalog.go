@@ -13,6 +13,7 @@ import (
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/bleveindex"
 	"github.com/pavedhq/paved/catalog/meiliindex"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
@@ -41,13 +42,14 @@ func openIndex(ctx context.Context, cfg *config.Config) (catalog.Index, error) {
 	return ix, nil
 }
 
-// domain is the database, the job runner, the search index and the catalogue, wired together
+// domain is the database, the job runner, the search index, the catalogue and its requests, wired together
 // for commands that change the catalogue.
 type domain struct {
 	db        *db.DB
 	jobs      *jobs.Jobs
 	index     catalog.Index
 	catalog   *catalog.Service
+	requests  *requests.Service
 	discovery *discovery.Store
 	// follower keeps the embedded index of this process in line with the catalogue's change
 	// log (nil with Meilisearch, which River's index-sync jobs keep up to date).
@@ -68,7 +70,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 			return nil, err
 		}
 		for _, a := range applied {
-			log.Info("applied migration", "file", a)
+			log.Debug("applied migration", "file", a)
 		}
 	}
 	rules, err := votingRules(cfg)
@@ -76,7 +78,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{catalog.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic(), discovery.ConditionsPeriodic()}}); err != nil {
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{requests.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic(), discovery.ConditionsPeriodic()}}); err != nil {
 		dm.Close()
 		return nil, err
 	}
@@ -104,13 +106,15 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	if cfg.SearchURL == "" {
 		dm.follower = &catalog.Follower{Catalog: dm.catalog, CursorFile: filepath.Join(cfg.DataDir, "index.cursor"), Log: log}
 	}
-	dm.catalog.RegisterJobs(dm.jobs, catalog.VoteSettings{Rules: rules, Threshold: catalog.DemandThreshold(cfg.DemandThreshold)})
+	dm.catalog.RegisterJobs(dm.jobs)
+	dm.requests = requests.NewService(d, dm.catalog)
+	dm.requests.RegisterJobs(dm.jobs, requests.VoteSettings{Rules: rules, Threshold: requests.DemandThreshold(cfg.DemandThreshold)})
 	n := notify.New(notify.FromConfig(cfg))
 	n.Register(dm.jobs)
-	dm.catalog.SetNotifier(requestNotifier{n: n, j: dm.jobs})
+	dm.requests.SetNotifier(requestNotifier{n: n, j: dm.jobs})
 	dm.discovery = discovery.NewStore(d)
 	dm.discovery.Retention = cfg.UsageRetention
-	dm.catalog.SetUsageCounter(dm.discovery)
+	dm.requests.SetUsageCounter(dm.discovery)
 	dm.catalog.SetGroupDirectory(dm.discovery)
 	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	dm.discovery.RegisterPullJobs(dm.jobs, nil)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/pavedhq/paved/catalog"
+	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/internal/jobs"
 	"github.com/pavedhq/paved/internal/notify"
 )
@@ -16,8 +16,8 @@ type requestNotifier struct {
 	j *jobs.Jobs
 }
 
-// NotifyTx implements catalog.Notifier.
-func (rn requestNotifier) NotifyTx(ctx context.Context, tx *sqlx.Tx, ev catalog.RequestEvent) error {
+// NotifyTx implements requests.Notifier.
+func (rn requestNotifier) NotifyTx(ctx context.Context, tx *sqlx.Tx, ev requests.RequestEvent) error {
 	summary := ev.Request.Rationale
 	if summary == "" {
 		summary = ev.Request.UseCase

@@ -28,7 +28,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 
 // serve runs the portal until ctx ends, then lets in-flight requests and running jobs finish.
 // mount adds the dev identity provider's routes; ready runs once everything is up.
-func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain) error) error {
+func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain, *auth.Service, *slog.Logger) error) error {
 	started := time.Now()
 	log := newLogger(cfg, e.stderr)
 	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
@@ -61,6 +61,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		return fmt.Errorf("load templates: %w", err)
 	}
 	authSvc := auth.NewService(dm.db, auth.Options{IdleTimeout: cfg.SessionIdleTimeout, MaxLifetime: cfg.SessionMaxLifetime})
+	dm.requests.SetElectorate(authSvc)
 	var rp *auth.RP
 	if cfg.OIDCIssuer != "" {
 		rp = auth.NewRP(auth.OIDCConfig{
@@ -81,7 +82,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		Checks:     []portal.Check{{Name: "search", Check: dm.index.Ping}},
 		Collectors: dm.jobs.Metrics(),
 		IndexLag:   dm.indexLag,
-		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Discovery: dm.discovery,
+		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Requests: dm.requests, Discovery: dm.discovery,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),
 			Security:  auth.SplitGroups(cfg.RoleSecurityGroups),
@@ -115,7 +116,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		return fmt.Errorf("start background jobs: %w", err)
 	}
 	if ready != nil {
-		if err := ready(ctx, dm); err != nil {
+		if err := ready(ctx, dm, authSvc, log); err != nil {
 			_ = shutdown(log, hs, cfg.ShutdownTimeout)
 			return err
 		}

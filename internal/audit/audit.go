@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/pavedhq/paved/internal/db"
+	"github.com/pavedhq/paved/internal/errs"
 )
 
 // Entry is one audit log row.
@@ -68,8 +69,12 @@ type Filter struct {
 	Actor      string
 	Action     string
 	ObjectType string
-	Since      time.Time
-	Limit      int
+	// Category keeps the actions of one of Categories (by Key); an unknown key is an error.
+	Category string
+	// HideSignIns leaves out sign-ins and sign-outs, which outnumber everything else.
+	HideSignIns bool
+	Since       time.Time
+	Limit       int
 }
 
 // List returns entries newest first.
@@ -86,6 +91,19 @@ func List(ctx context.Context, q sqlx.ExtContext, f Filter) ([]Entry, error) {
 	}
 	if f.ObjectType != "" {
 		where, args = append(where, "object_type = ?"), append(args, f.ObjectType)
+	}
+	if f.Category != "" {
+		c, ok := categoryByKey(f.Category)
+		if !ok {
+			return nil, errs.E(errs.Invalid, "Unknown audit category %q.", f.Category)
+		}
+		sql, a := categoryClause(c)
+		where, args = append(where, sql), append(args, a...)
+	}
+	if f.HideSignIns {
+		c, _ := categoryByKey("signin")
+		sql, a := categoryClause(c)
+		where, args = append(where, "NOT "+sql), append(args, a...)
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "at >= ?"), append(args, db.Time(f.Since))

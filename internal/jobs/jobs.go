@@ -254,7 +254,11 @@ func (c *riverClient[TTx]) cancelTx(ctx context.Context, tx *sql.Tx, id int64) (
 }
 
 func (c *riverClient[TTx]) migrate(ctx context.Context) (*rivermigrate.MigrateResult, error) {
-	m, err := rivermigrate.New(c.driver, &rivermigrate.Config{Logger: c.logger, Schema: c.schema})
+	logger := c.logger
+	if logger != nil {
+		logger = slog.New(demoteInfo{logger.Handler()})
+	}
+	m, err := rivermigrate.New(c.driver, &rivermigrate.Config{Logger: logger, Schema: c.schema})
 	if err != nil {
 		return nil, err
 	}
@@ -401,3 +405,26 @@ func (j *Jobs) Pending(ctx context.Context, kind string) (int, error) {
 	}
 	return n, nil
 }
+
+// demoteInfo reports information messages at debug level: River's "applied migration" lines are
+// routine at every first start and would drown what the operator needs to read.
+type demoteInfo struct{ h slog.Handler }
+
+func (d demoteInfo) level(l slog.Level) slog.Level {
+	if l == slog.LevelInfo {
+		return slog.LevelDebug
+	}
+	return l
+}
+
+func (d demoteInfo) Enabled(ctx context.Context, l slog.Level) bool {
+	return d.h.Enabled(ctx, d.level(l))
+}
+
+func (d demoteInfo) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = d.level(r.Level)
+	return d.h.Handle(ctx, r)
+}
+
+func (d demoteInfo) WithAttrs(as []slog.Attr) slog.Handler { return demoteInfo{d.h.WithAttrs(as)} }
+func (d demoteInfo) WithGroup(name string) slog.Handler    { return demoteInfo{d.h.WithGroup(name)} }

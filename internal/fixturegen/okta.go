@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -161,6 +162,10 @@ type oktaWorld struct {
 	clock   *clock
 	history []oktaRec
 	n       int
+	// dup is true when next returned a duplicate delivery of an earlier record.
+	dup bool
+	// appZipf and clientZipf, when set, draw apps and OAuth clients for large organisations.
+	appZipf, clientZipf *rand.Zipf
 }
 
 func (g *gen) newOktaWorld(offset time.Duration) *oktaWorld {
@@ -177,7 +182,9 @@ func (g *gen) newOktaWorld(offset time.Duration) *oktaWorld {
 func (w *oktaWorld) next(withBad bool) oktaRec {
 	g := w.g
 	w.n++
+	w.dup = false
 	if len(w.history) > 10 && g.chance(0.03) {
+		w.dup = true
 		return w.history[len(w.history)-1-g.rng.IntN(10)] // a duplicate delivery
 	}
 	var rec oktaRec
@@ -202,6 +209,20 @@ func (w *oktaWorld) next(withBad bool) oktaRec {
 	}
 	w.history = append(w.history, rec)
 	return rec
+}
+
+func (w *oktaWorld) pickApp() int {
+	if w.appZipf != nil {
+		return int(w.appZipf.Uint64())
+	}
+	return w.g.pick(len(w.apps))
+}
+
+func (w *oktaWorld) pickClient() int {
+	if w.clientZipf != nil {
+		return int(w.clientZipf.Uint64())
+	}
+	return w.g.pick(len(w.clients))
 }
 
 func (w *oktaWorld) base(p *person, eventType, message string) (*oEvent, time.Time) {
@@ -251,7 +272,7 @@ func (w *oktaWorld) actor(ev *oEvent, p *person, exp *Event) {
 func (w *oktaWorld) sso() oktaRec {
 	g := w.g
 	p := g.person()
-	app := &w.apps[g.pick(len(w.apps))]
+	app := &w.apps[w.pickApp()]
 	ev, t := w.base(p, "user.authentication.sso", "User single sign on to app")
 	legacy := "app.auth.sso"
 	ev.LegacyEventType = &legacy
@@ -306,7 +327,7 @@ func (w *oktaWorld) skipped(eventType, message string) oktaRec {
 func (w *oktaWorld) consent(eventType, message, kind string) oktaRec {
 	g := w.g
 	p := g.person()
-	client := w.clients[g.pick(len(w.clients))]
+	client := w.clients[w.pickClient()]
 	ev, t := w.base(p, eventType, message)
 	n := 1 + g.rng.IntN(3)
 	start := g.rng.IntN(len(oktaScopes) - n + 1)
@@ -431,4 +452,85 @@ func WriteOkta(wr io.Writer, n int, seed uint64) error {
 		return err
 	}
 	return bw.Flush()
+}
+
+// OktaStats says what WriteOktaOrg wrote.
+type OktaStats struct {
+	Events   int // records written
+	Emitted  int // records a parser turns into usage events (duplicates included)
+	Distinct int // distinct event ids among them: what the database must hold
+	Users    int
+	Apps     int
+}
+
+// benchVendors name the app instances a benchmark organisation has beyond the curated ones.
+var benchVendors = []string{"Notion", "Linear", "Airtable", "HubSpot", "Zendesk", "Intercom", "Datadog",
+	"PagerDuty", "Sentry", "Greenhouse", "Gusto", "Expensify", "Loom", "Calendly", "Canva", "Webflow",
+	"Smartsheet", "Monday", "ClickUp", "Trello", "Bitbucket", "Snowflake", "Looker", "Tableau"}
+
+// WriteOktaOrg writes n well-formed Okta System Log events as one JSON array with an event per
+// line, about an organisation of users people and apps app instances (at least 2 of each), with
+// the fixtures' mix of event types and duplicate deliveries. People and apps are drawn with
+// Zipf-shaped popularity, so a few apps carry most sign-ins and most are a long tail, as in real
+// logs. The import benchmark uses it; the stats say what a correct import must find.
+func WriteOktaOrg(wr io.Writer, n, users, apps int, seed uint64) (OktaStats, error) {
+	st := OktaStats{Events: n, Users: users, Apps: apps}
+	if users < 2 || apps < 2 {
+		return st, fmt.Errorf("an organisation needs at least 2 people and 2 apps")
+	}
+	g := newGenSeed(seed)
+	g.people = g.people[:0]
+	for i := 0; i < users; i++ {
+		f, l := firstNames[g.rng.IntN(len(firstNames))], lastNames[g.rng.IntN(len(lastNames))]
+		g.people = append(g.people, person{first: f, last: l, email: fmt.Sprintf("%s.%s%d@%s", lower(f), lower(l), i, orgDomain),
+			oktaID: "00u" + g.token(17), city: cities[g.rng.IntN(len(cities))]})
+	}
+	g.zipf = rand.NewZipf(g.rng, 1.07, 2, uint64(users-1))
+	w := g.newOktaWorld(0)
+	curated := w.apps
+	w.apps = w.apps[:0:0]
+	for i := 0; i < apps; i++ {
+		if i < len(curated) {
+			w.apps = append(w.apps, curated[i])
+			continue
+		}
+		k := i - len(curated)
+		v := benchVendors[k%len(benchVendors)]
+		host := fmt.Sprintf("northwind.%s%d.example.com", lower(v), k/len(benchVendors))
+		a := oktaApp{label: fmt.Sprintf("%s %d", v, k/len(benchVendors)), id: "0oa" + g.token(17), signOn: "SAML_2_0", audience: "https://" + host, host: host}
+		if k%7 == 6 { // some apps have no URL audience: keyed by their Okta app id
+			a.signOn, a.audience, a.host = "OPENID_CONNECT", "", ""
+		}
+		w.apps = append(w.apps, a)
+	}
+	for len(w.clients) < max(2, apps/10) {
+		w.clients = append(w.clients, oktaClient{id: "0oa" + g.token(17)})
+	}
+	w.appZipf = rand.NewZipf(g.rng, 1.1, 1, uint64(len(w.apps)-1))
+	w.clientZipf = rand.NewZipf(g.rng, 1.1, 1, uint64(len(w.clients)-1))
+
+	bw := bufio.NewWriterSize(wr, 1<<20)
+	bw.WriteString("[\n")
+	for i := 0; i < n; i++ {
+		r := w.next(false)
+		if len(w.history) > 64 {
+			w.history = append(w.history[:0], w.history[len(w.history)-16:]...)
+		}
+		if r.exp != nil {
+			st.Emitted++
+			if !w.dup {
+				st.Distinct++
+			}
+		}
+		bw.Write(mustJSON(r.ev))
+		if i < n-1 {
+			bw.WriteString(",\n")
+		} else {
+			bw.WriteString("\n")
+		}
+	}
+	if _, err := bw.WriteString("]\n"); err != nil {
+		return st, err
+	}
+	return st, bw.Flush()
 }

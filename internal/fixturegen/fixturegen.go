@@ -1,4 +1,5 @@
-// Package fixturegen writes the discovery parsers' test fixtures: realistic logs in every
+// Package fixturegen writes the discovery parsers' test fixtures (and the large logs of the
+// import benchmarks): realistic logs in every
 // documented shape of every format, generated deterministically from a fixed seed, each with an
 // "expect" file saying what a correct parser makes of it. The expectations come from the
 // generator's own model of each record (which user, which app, which outcome it meant to write,
@@ -117,6 +118,8 @@ type gen struct {
 	people []person
 	base   time.Time
 	tenant string
+	// zipf, when set, draws people for organisations too large for pick (benchmarks).
+	zipf *rand.Zipf
 }
 
 type person struct {
@@ -227,7 +230,12 @@ func (g *gen) pick(n int) int {
 func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
 
 // person returns a user, popular ones more often.
-func (g *gen) person() *person { return &g.people[g.pick(len(g.people))] }
+func (g *gen) person() *person {
+	if g.zipf != nil {
+		return &g.people[g.zipf.Uint64()]
+	}
+	return &g.people[g.pick(len(g.people))]
+}
 
 func (g *gen) ip(p *person) string {
 	return fmt.Sprintf("%s%d.%d", p.city.ipPrefix, g.rng.IntN(256), 1+g.rng.IntN(254))
