@@ -89,7 +89,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 			return nil, err
 		}
 		for _, a := range applied {
-			log.Info("applied migration", "file", a)
+			log.Debug("applied migration", "file", a)
 		}
 	}
 	if dm.index, err = openIndex(ctx, cfg); err != nil {

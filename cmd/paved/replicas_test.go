@@ -29,6 +29,7 @@ func TestServersStartTogetherOnEmptyPostgres(t *testing.T) {
 		servers = append(servers, startServer(t, bin, map[string]string{
 			"PAVED_DATABASE_URL": dsn,
 			"PAVED_DATA_DIR":     filepath.Join(tmp, string(rune('a'+i))),
+			"PAVED_LOG_LEVEL":    "debug", // migrations are logged at debug
 		}))
 	}
 	applied := map[string]int{}
