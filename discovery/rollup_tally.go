@@ -22,10 +22,14 @@ import (
 type tally struct {
 	from, to int64 // the run's events with ids in (from, to]; from -1 matches no watermark
 	users    map[pairKey]userTally
-	people   map[pairKey]userTally // per identifier and person (an e-mail where one is known)
-	days     map[dayKey]dayTally
-	sources  map[sourceKey]bool
-	strs     map[string]string // interned keys
+	// people counts, per identifier and person, the events whose user key stands for another
+	// person (an IdP user id tied to an e-mail); every other (identifier, user) entry of users
+	// is its own person. mapped marks the users entries counted in people instead.
+	people  map[pairKey]userTally
+	mapped  map[pairKey]bool
+	days    map[dayKey]dayTally
+	sources map[sourceKey]bool
+	strs    map[string]string // interned keys
 }
 
 type pairKey struct{ app, user string }
@@ -67,7 +71,7 @@ func newTally(from int64) *tally {
 // reset empties the tally, which then starts after event id from.
 func (t *tally) reset(from int64) {
 	t.from, t.to = from, from
-	t.users, t.people, t.days = map[pairKey]userTally{}, map[pairKey]userTally{}, map[dayKey]dayTally{}
+	t.users, t.people, t.mapped, t.days = map[pairKey]userTally{}, map[pairKey]userTally{}, map[pairKey]bool{}, map[dayKey]dayTally{}
 	t.sources, t.strs = map[sourceKey]bool{}, map[string]string{}
 }
 
@@ -91,20 +95,24 @@ func isUse(e UsageEvent) bool {
 func (t *tally) add(e UsageEvent, user, person string, at time.Time) {
 	app, us := t.intern(e.AppKey), at.UnixMicro()
 	pk := pairKey{app, t.intern(user)}
-	gk := pairKey{app, t.intern(person)}
-	u, g := t.users[pk], t.people[gk]
+	u := t.users[pk]
 	dk := dayKey{app, t.intern(at.UTC().Format(time.DateOnly))}
 	d := t.days[dk]
 	use, failed := isUse(e), e.Outcome == OutcomeFailure
 	u.count(us, use, failed)
-	g.count(us, use, failed)
+	if person != user {
+		gk := pairKey{app, t.intern(person)}
+		g := t.people[gk]
+		g.count(us, use, failed)
+		t.people[gk], t.mapped[pk] = g, true
+	}
 	switch {
 	case use:
 		d.events++
 	case failed:
 		d.failures++
 	}
-	t.users[pk], t.people[gk], t.days[dk] = u, g, d
+	t.users[pk], t.days[dk] = u, d
 	t.sources[sourceKey{app, t.intern(string(e.Source))}] = true
 }
 
@@ -140,6 +148,9 @@ func (t *tally) merge(o *tally) {
 		u := t.users[k]
 		u.merge(v)
 		t.users[k] = u
+	}
+	for k := range o.mapped {
+		t.mapped[pairKey{t.intern(k.app), t.intern(k.user)}] = true
 	}
 	for k, v := range o.people {
 		k = pairKey{t.intern(k.app), t.intern(k.user)}
@@ -206,7 +217,7 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 // peopleByApp sums the tally's people per discovered app, as the identifiers belong now.
 func (t *tally) peopleByApp(ctx context.Context, tx *sqlx.Tx) (map[personKey]userTally, error) {
 	idents := map[string]bool{}
-	for k := range t.people {
+	for k := range t.users {
 		idents[k.app] = true
 	}
 	keys := slices.Sorted(maps.Keys(idents))
@@ -227,15 +238,28 @@ func (t *tally) peopleByApp(ctx context.Context, tx *sqlx.Tx) (map[personKey]use
 			appOf[r.Key] = r.ID
 		}
 	}
-	out := make(map[personKey]userTally, len(t.people))
-	for k, v := range t.people {
+	out := make(map[personKey]userTally, len(t.users))
+	add := func(k pairKey, v userTally) error {
 		app, ok := appOf[k.app]
 		if !ok {
-			return nil, fmt.Errorf("roll up usage (people): identifier %s has no discovered app", k.app)
+			return fmt.Errorf("roll up usage (people): identifier %s has no discovered app", k.app)
 		}
 		g := out[personKey{app, k.user}]
 		g.merge(v)
 		out[personKey{app, k.user}] = g
+		return nil
+	}
+	for k, v := range t.users {
+		if !t.mapped[k] {
+			if err := add(k, v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for k, v := range t.people {
+		if err := add(k, v); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

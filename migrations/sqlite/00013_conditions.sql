@@ -17,7 +17,7 @@ CREATE TABLE usage_grant_scopes (
     granted_at TIMESTAMP,
     revoked_at TIMESTAMP,
     PRIMARY KEY (app_key, user_key, scope)
-);
+) WITHOUT ROWID;
 
 -- Usage found outside an app's conditions. At most one finding per app and condition is not
 -- resolved; evaluating again updates it, and closes it when the usage stops.
