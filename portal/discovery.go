@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -460,27 +461,39 @@ func (s *Server) importPage(c *gin.Context) {
 	s.render(c, http.StatusOK, "discovery_import", "Import logs", importView{Formats: discovery.Formats(), MaxMB: s.cfg.MaxUploadBytes >> 20})
 }
 
-func (s *Server) importUpload(c *gin.Context) {
-	v := importView{Formats: discovery.Formats(), MaxMB: s.cfg.MaxUploadBytes >> 20}
+// uploadedFile opens the import page's uploaded file. Without one it shows the page again with
+// missing's message set; a file over the limit is a 413. ok is false when the answer is given.
+func (s *Server) uploadedFile(c *gin.Context, v importView, missing func(*importView)) (f multipart.File, fh *multipart.FileHeader, ok bool) {
 	fh, err := c.FormFile("file")
 	if err != nil {
 		if strings.Contains(err.Error(), "too large") {
 			s.fail(c, errs.E(errs.TooLarge, "The file is larger than %d MB.", v.MaxMB))
-			return
+			return nil, nil, false
 		}
-		v.Error = "Choose a log file to import."
+		missing(&v)
 		s.render(c, http.StatusBadRequest, "discovery_import", "Import logs", v)
-		return
+		return nil, nil, false
 	}
-	f, err := fh.Open()
-	if err != nil {
+	if f, err = fh.Open(); err != nil {
 		s.fail(c, err)
+		return nil, nil, false
+	}
+	return f, fh, true
+}
+
+func (s *Server) importUpload(c *gin.Context) {
+	v := importView{Formats: discovery.Formats(), MaxMB: s.cfg.MaxUploadBytes >> 20}
+	f, fh, ok := s.uploadedFile(c, v, func(v *importView) { v.Error = "Choose a log file to import." })
+	if !ok {
 		return
 	}
 	defer f.Close()
 	format := c.PostForm("format")
 	var reader io.Reader = f
-	var run discovery.ImportRun
+	var (
+		run discovery.ImportRun
+		err error
+	)
 	if format == "" || format == "auto" {
 		detected, rd, derr := discovery.Sniff(reader, s.importLimit())
 		if derr != nil {
