@@ -152,7 +152,8 @@ func (s *Service) Reindex(ctx context.Context) (int, error) {
 	return len(docs), nil
 }
 
-// Search finds apps in the index.
+// Search finds apps in the index. When nothing matches and the query asks for it, the result
+// suggests the closest catalogue name (Suggest).
 func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, error) {
 	if q.Limit <= 0 {
 		q.Limit = 20
@@ -162,6 +163,13 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	res, err := s.index.Search(ctx, q)
 	if err != nil {
 		return SearchResult{}, errs.Wrap(errs.Unavailable, err, "Search is not available right now. Please try again in a moment.")
+	}
+	if q.Suggest && res.Total == 0 && strings.TrimSpace(q.Text) != "" {
+		names, err := s.appNames(ctx)
+		if err != nil {
+			return SearchResult{}, err
+		}
+		res.Suggestion = Suggest(q.Text, names)
 	}
 	return res, nil
 }

@@ -58,6 +58,9 @@ type SearchQuery struct {
 	Categories []string // any of these category slugs; empty means all
 	Limit      int      // 0 means 20; at most 100
 	Offset     int
+	// Suggest asks Service.Search for a "did you mean" name when nothing matches. Indexes
+	// ignore it: the suggestion comes from the catalogue's names, the same on every engine.
+	Suggest bool
 }
 
 // SearchResult is one page of hits, best first, with facet counts over all matches.
@@ -67,6 +70,9 @@ type SearchResult struct {
 	// StatusCounts and CategoryCounts count the matches (after filters) per facet value.
 	StatusCounts   map[Status]int
 	CategoryCounts map[string]int
+	// Suggestion is the catalogue name closest to a text that matched nothing, when the query
+	// asked for one (SearchQuery.Suggest) and a name is close enough; otherwise empty.
+	Suggestion string
 }
 
 // Index is the catalogue's search index. Two implementations exist: Bleve, embedded in the

@@ -25,6 +25,7 @@ type Service struct {
 	outbox Outbox
 	index  Index
 	groups GroupDirectory
+	names  nameCache // for search suggestions
 	// Now is the clock; tests set it.
 	Now func() time.Time
 }

@@ -41,7 +41,10 @@ const (
 	fieldCategory      = "category"
 	fieldStatusRank    = "status_rank"
 	fieldNameSort      = "name_sort"
-	fieldDoc           = "doc"
+	// fieldNameJoined holds a multi-word name's neighbouring words run together ("Google
+	// Drive" → "googledrive"), so a query that joins them finds the name (see joinedWords).
+	fieldNameJoined = "name_joined"
+	fieldDoc        = "doc"
 	// synPrefix names the field that lists, for a searchable field, the synonym groups a
 	// phrase of which it contains ("syn_tags" of an app tagged "video conferencing" holds the
 	// video-call group's token). See synonymTokens.
@@ -62,7 +65,7 @@ const analyzerName = "paved_text"
 // through Created, so the caller can reindex. It includes a digest of catalog.Synonyms, whose
 // groups are found in documents as they are indexed (synonymTokens): a changed list needs a
 // rebuild too.
-var mappingVersion = "2-" + synonymsDigest()
+var mappingVersion = "3-" + synonymsDigest()
 
 func synonymsDigest() string {
 	h := fnv.New32a()
@@ -236,6 +239,10 @@ func buildMapping() (*mapping.IndexMappingImpl, error) {
 	dm.AddFieldMappingsAt(fieldStatus, kw())
 	dm.AddFieldMappingsAt(fieldCategory, kw())
 	dm.AddFieldMappingsAt(fieldNameSort, kw())
+	joined := bleve.NewKeywordFieldMapping()
+	joined.Analyzer = keyword.Name
+	joined.Store, joined.IncludeInAll, joined.IncludeTermVectors, joined.DocValues = false, false, false, false
+	dm.AddFieldMappingsAt(fieldNameJoined, joined)
 	dm.AddFieldMappingsAt(fieldStatusRank, rank)
 	dm.AddFieldMappingsAt(fieldDoc, stored)
 	im.DefaultMapping = dm
@@ -263,6 +270,9 @@ func (ix *Index) bleveDoc(d catalog.IndexDoc) (map[string]any, error) {
 		fieldStatusRank:    float64(d.StatusRank),
 		fieldNameSort:      nameKey(d.Name),
 		fieldDoc:           string(raw),
+	}
+	if j := joinedWords(ix.analyze(d.Name)); len(j) > 0 {
+		doc[fieldNameJoined] = j
 	}
 	for f, values := range map[string][]string{
 		fieldName: {d.Name}, fieldAliases: d.Aliases, fieldTags: d.Tags,
@@ -296,6 +306,20 @@ func (ix *Index) synonymTokens(values []string) []string {
 
 // synonymToken is the token of the synonym group with index gi in catalog.Synonyms.
 func synonymToken(gi int) string { return "g" + strconv.Itoa(gi) }
+
+// joinedWords returns every run of two or more neighbouring terms, run together: "one drive
+// pro" gives "onedrive", "onedrivepro" and "drivepro". Names have few words, so few runs.
+func joinedWords(terms []string) []string {
+	var out []string
+	for i := range terms {
+		for j := i + 2; j <= len(terms); j++ {
+			if s := strings.Join(terms[i:j], ""); !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
 
 // nameKey is a name as the exact-name clause and the name order compare it.
 func nameKey(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }

@@ -67,12 +67,13 @@ const (
 // logTierRatio is math.Log(tierRatio), which the compiler does not fold.
 var logTierRatio = math.Log(tierRatio)
 
-// fuzziness is how many edits a query word may be from a word in the index: Meilisearch's
-// defaults, none under five letters ("chat" is one edit from "what" and "that"), one up to
-// eight, two from nine. A fuzzy match scores 1/(edits+1) of an exact one.
+// fuzziness is how many edits a query word may be from a word in the index, as the
+// Meilisearch index is set up: none under four letters, one up to eight (so the short names
+// people misspell, "slak", "jiar", "asna", are found), two from nine. A fuzzy match scores
+// 1/(edits+1) of an exact one, so an exact word still wins: "chat" is one edit from "what".
 func fuzziness(term string) int {
 	switch n := utf8.RuneCountInString(term); {
-	case n < 5:
+	case n < 4:
 		return 0
 	case n < 9:
 		return 1
@@ -262,7 +263,38 @@ func (ix *Index) textQuery(terms []string, text string) query.Query {
 				perField = append(perField, bleve.NewDisjunctionQuery(kinds...))
 			}
 		}
+		// The word may be a multi-word name run together ("googledrive"): the joined runs of
+		// names are indexed as terms of their own.
+		jq := bleve.NewTermQuery(t)
+		jq.SetField(fieldNameJoined)
+		jq.SetBoost(fieldBoosts[0].boost)
+		if last {
+			jp := bleve.NewPrefixQuery(t)
+			jp.SetField(fieldNameJoined)
+			jp.SetBoost(fieldBoosts[0].boost * prefixWeight)
+			perField = append(perField, bleve.NewDisjunctionQuery(jq, jp))
+		} else {
+			perField = append(perField, jq)
+		}
 		clauses = append(clauses, bleve.NewDisjunctionQuery(perField...))
+	}
+
+	// Neighbouring words may be one name split ("one drive" for OneDrive): each pair, run
+	// together, is looked for as a word of a name, with the weight of the two words it stands
+	// for. The last pair may be unfinished, like the last word.
+	for i := 0; i+1 < len(terms); i++ {
+		pair := terms[i] + terms[i+1]
+		pq := bleve.NewTermQuery(pair)
+		pq.SetField(fieldName)
+		pq.SetBoost(2 * fieldBoosts[0].boost)
+		if i+2 == len(terms) {
+			pp := bleve.NewPrefixQuery(pair)
+			pp.SetField(fieldName)
+			pp.SetBoost(2 * fieldBoosts[0].boost * prefixWeight)
+			clauses = append(clauses, bleve.NewDisjunctionQuery(pq, pp))
+		} else {
+			clauses = append(clauses, pq)
+		}
 	}
 
 	for gi, group := range ix.synonyms {
@@ -294,6 +326,11 @@ func (ix *Index) textQuery(terms []string, text string) query.Query {
 		pq := bleve.NewPhraseQuery(terms, fieldName)
 		pq.SetBoost(namePhraseBoost)
 		clauses = append(clauses, pq)
+		// The whole text run together may be exactly a name ("one drive" for OneDrive).
+		ej := bleve.NewTermQuery(strings.Join(terms, ""))
+		ej.SetField(fieldNameSort)
+		ej.SetBoost(exactNameBoost)
+		clauses = append(clauses, ej)
 	}
 	return bleve.NewDisjunctionQuery(clauses...)
 }

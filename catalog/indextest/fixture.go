@@ -47,7 +47,7 @@ const (
 	retired     = catalog.StatusRetired
 )
 
-// Fixture returns the suite's catalogue: 41 real-world apps across the five statuses. Some
+// Fixture returns the suite's catalogue: 42 real-world apps across the five statuses. Some
 // details are chosen so that assertions can fail:
 //   - the video-conferencing apps never contain the words "call" or "webinar" (except Zoom's
 //     "webinars"), so only synonyms can find Google Meet and Teams for "webinar";
@@ -56,6 +56,8 @@ const (
 //     first by name and by insertion order, so only the status tie-break puts Keeper first;
 //   - some slugs sort unlike their names (ms-teams, gdrive), so name order is visible;
 //   - draw.io, Lucidchart and Miro never say "flowchart";
+//   - OneDrive is one word and Google Drive two, so "one drive" and "googledrive" need the
+//     engine to join and split words; both are "drive" apps, so a plain word match is not enough;
 //   - Box (approved) mentions Dropbox (not approved) in its description only, so "dropbox" must
 //     rank Dropbox above Box although Box has the better status.
 func Fixture() []catalog.IndexDoc {
@@ -129,6 +131,9 @@ func Fixture() []catalog.IndexDoc {
 		app("wetransfer", "WeTransfer", "WeTransfer", "file-sharing", notApproved,
 			[]string{"file transfer"}, []string{"wetransfer.com"},
 			"Send large files by link without an account."),
+		app("onedrive", "OneDrive", "Microsoft", "file-sharing", conditions,
+			[]string{"cloud storage"}, []string{"onedrive.live.com"},
+			"Personal and business files in Microsoft 365, synced to every device."),
 		app("gdrive", "Google Drive", "Google", "file-sharing", approved,
 			[]string{"cloud storage"}, []string{"drive.google.com"},
 			"Files and shared drives in Google Workspace."),

@@ -29,6 +29,8 @@ func Run(t *testing.T, open func(t *testing.T) catalog.Index) {
 		})
 		t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, ix) })
 		t.Run("Typo", func(t *testing.T) { testTypo(t, ix) })
+		t.Run("ShortTypo", func(t *testing.T) { testShortTypo(t, ix) })
+		t.Run("JoinedAndSplit", func(t *testing.T) { testJoinedAndSplit(t, ix) })
 		t.Run("Prefix", func(t *testing.T) { testPrefix(t, ix) })
 		t.Run("Vendor", func(t *testing.T) { testVendor(t, ix) })
 		t.Run("Alias", func(t *testing.T) { testAlias(t, ix) })
@@ -236,6 +238,41 @@ func testTypo(t *testing.T, ix catalog.Index) {
 	} {
 		wantFirst(t, ix, text, want)
 	}
+}
+
+// testShortTypo checks one typo in four-letter words, the length of many app names.
+func testShortTypo(t *testing.T, ix catalog.Index) {
+	for text, want := range map[string]string{
+		"slak": "slack", // a letter left out
+		"jiar": "jira",  // swapped letters
+		"asna": "asana", // a letter left out
+		"zoon": "zoom",  // a wrong letter
+		"mirp": "miro",  // a wrong letter at the end, where a prefix cannot help
+		"bxo":  "box",   // three letters: still no typos, so nothing…
+	} {
+		if len(text) < 4 {
+			if got := slugs(search(t, ix, catalog.SearchQuery{Text: text})); slices.Contains(got, want) {
+				t.Errorf("%q: %s found with a typo in a three-letter word; got %v", text, want, got)
+			}
+			continue
+		}
+		wantFirst(t, ix, text, want)
+	}
+	// …and an exact four-letter word still beats a one-typo match of it.
+	wantFirst(t, ix, "loom", "loom")
+	wantFirst(t, ix, "jira", "jira")
+}
+
+// testJoinedAndSplit checks names typed with a space too many or too few.
+func testJoinedAndSplit(t *testing.T, ix catalog.Index) {
+	wantFirst(t, ix, "one drive", "onedrive")
+	wantFirst(t, ix, "onedrive", "onedrive")
+	wantFirst(t, ix, "googledrive", "gdrive")
+	wantFirst(t, ix, "google drive", "gdrive")
+	wantFirst(t, ix, "lucid chart", "lucidchart")
+	// Both Dropbox names hold the joined word; Meilisearch's exactness rule does not count a
+	// joined match as exact, so which comes first is left to the engine.
+	wantTop(t, ix, "drop box", "dropbox", "dropbox-sign")
 }
 
 func testPrefix(t *testing.T, ix catalog.Index) {

@@ -97,8 +97,10 @@ func Settings() *meilisearch.Settings {
 		Synonyms:             synonyms(catalog.Synonyms),
 		TypoTolerance: &meilisearch.TypoTolerance{
 			Enabled: true,
-			// Meilisearch's defaults, spelled out because the client sends every field.
-			MinWordSizeForTypos: meilisearch.MinWordSizeForTypos{OneTypo: 5, TwoTypos: 9},
+			// One typo from four letters rather than Meilisearch's default five: many app
+			// names are that short ("slak" for Slack, "jiar" for Jira). An exact word still
+			// ranks first (the typo rule). The client sends every field, so all are set.
+			MinWordSizeForTypos: meilisearch.MinWordSizeForTypos{OneTypo: 4, TwoTypos: 9},
 			DisableOnWords:      []string{},
 			DisableOnAttributes: []string{},
 		},
