@@ -47,6 +47,12 @@ clean:
 bench-search:
 	PAVED_SERVICES_RUN=1 bash scripts/test.sh go run ./bench/search $(ARGS)
 
+# Search before and after a change, side by side: bench/search at REF (default main) and the
+# working tree, in turn; ARGS go to both, e.g. ARGS='-clients 8'.
+.PHONY: bench-search-compare
+bench-search-compare:
+	PAVED_SERVICES_RUN=1 REF=$(or $(REF),main) bash scripts/test.sh bash scripts/bench-search-compare.sh $(ARGS)
+
 # Okta import benchmark: parse, jq reference, SQLite and PostgreSQL import and re-import.
 # ARGS='-events 200000' for a shorter run.
 .PHONY: bench-import

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -69,15 +70,20 @@ func Suggest(text string, names []string) string {
 		if d == 0 {
 			return "" // the text names an app already
 		}
+		// Ties go to a whole name over one word of a name, then to the name nearest the
+		// text's length ("sllak" is two typos from both Slab and Slack), then by name.
 		better := d < bestDist ||
 			d == bestDist && isWhole && !bestWhole ||
-			d == bestDist && isWhole == bestWhole && best != "" && (len(name) < len(best) || len(name) == len(best) && name < best)
+			d == bestDist && isWhole == bestWhole && cmp.Or(cmp.Compare(lenGap(whole, q), lenGap(fold(best), q)), strings.Compare(name, best)) < 0
 		if d <= allowed && better {
 			best, bestDist, bestWhole = name, d, isWhole
 		}
 	}
 	return best
 }
+
+// lenGap is how much longer or shorter a is than b.
+func lenGap(a, b []rune) int { return max(len(a)-len(b), len(b)-len(a)) }
 
 // maxSuggestTypos is how far a suggestion may be from a text of n letters: further than the
 // search engines' own tolerance (they found nothing), not so far that any name would do.

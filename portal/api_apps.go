@@ -70,6 +70,8 @@ type apiAppList struct {
 	Page    int             `json:"page"`
 	PerPage int             `json:"per_page"`
 	Facets  apiFacets       `json:"facets"`
+	// DidYouMean is the catalogue name closest to a q that matched nothing; empty otherwise.
+	DidYouMean string `json:"did_you_mean"`
 }
 
 // apiFacets count the matches per status (every status, zeros included) and per category
@@ -116,12 +118,12 @@ func (s *Server) apiListApps(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	res, err := s.catalog.Search(ctx, catalog.SearchQuery{Text: q, Statuses: statuses, Categories: cats, Limit: perPage, Offset: (page - 1) * perPage})
+	res, err := s.catalog.Search(ctx, catalog.SearchQuery{Text: q, Statuses: statuses, Categories: cats, Limit: perPage, Offset: (page - 1) * perPage, Suggest: true})
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := apiAppList{Apps: make([]apiAppSummary, 0, len(res.Hits)), Total: res.Total, Page: page, PerPage: perPage,
+	out := apiAppList{Apps: make([]apiAppSummary, 0, len(res.Hits)), Total: res.Total, Page: page, PerPage: perPage, DidYouMean: res.Suggestion,
 		Facets: apiFacets{Status: map[catalog.Status]int{}, Category: map[string]int{}}}
 	for _, h := range res.Hits {
 		tags := h.Tags

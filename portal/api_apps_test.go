@@ -204,8 +204,15 @@ func TestAPIListApps(t *testing.T) {
 	}
 
 	// Text search.
-	if r := e.list(t, "q=miro"); len(r.Apps) == 0 || r.Apps[0].Slug != "miro" {
-		t.Errorf("q=miro: %v", slugsOf(r.Apps))
+	if r := e.list(t, "q=miro"); len(r.Apps) == 0 || r.Apps[0].Slug != "miro" || r.DidYouMean != "" {
+		t.Errorf("q=miro: %v, did you mean %q", slugsOf(r.Apps), r.DidYouMean)
+	}
+	// Nothing found: the closest name, always as a field.
+	if r := e.list(t, "q=mmiiro"); r.Total != 0 || r.DidYouMean != "Miro" {
+		t.Errorf("q=mmiiro: total %d, did you mean %q; want 0 and Miro", r.Total, r.DidYouMean)
+	}
+	if r := e.employee.get(t, "/api/v1/apps?q=miro"); !bytes.Contains(r.body, []byte(`"did_you_mean":""`)) {
+		t.Errorf("q=miro: no empty did_you_mean in %s", r.body)
 	}
 
 	// Status filters, comma-separated or repeated, and the facets follow the filter.

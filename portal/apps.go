@@ -26,6 +26,8 @@ type catalogueView struct {
 	PrevURL    string
 	NextURL    string
 	ProposeURL string
+	// SuggestURL searches for Result.Suggestion, the "did you mean" name, without filters.
+	SuggestURL string
 	CanCreate  bool
 }
 
@@ -57,7 +59,7 @@ func (s *Server) catalogue(c *gin.Context) {
 		}
 		st = append(st, catalog.Status(v))
 	}
-	res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: st, Categories: cats, Limit: perPage, Offset: (page - 1) * perPage})
+	res, err := s.catalog.Search(c.Request.Context(), catalog.SearchQuery{Text: q, Statuses: st, Categories: cats, Limit: perPage, Offset: (page - 1) * perPage, Suggest: true})
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -98,6 +100,9 @@ func (s *Server) catalogue(c *gin.Context) {
 		p := cloneValues(base)
 		p.Set("page", strconv.Itoa(page+1))
 		v.NextURL = "/apps?" + p.Encode()
+	}
+	if res.Suggestion != "" {
+		v.SuggestURL = "/apps?" + url.Values{"q": {res.Suggestion}}.Encode()
 	}
 	if q != "" {
 		v.ProposeURL = "/requests/new?" + url.Values{"name": {q}}.Encode()

@@ -33,7 +33,8 @@ func TestCatalogueSearchAndAppPage(t *testing.T) {
 	} else if d, _ := env.catalog.App(context.Background(), hits[0]); !d.Usable() {
 		t.Errorf("first app %s is %s, want an approved one first", hits[0], d.Status)
 	}
-	for q, want := range map[string]string{"slakc": "slack", "conflu": "confluence", "wetrasfer": "wetransfer"} {
+	for q, want := range map[string]string{"slakc": "slack", "conflu": "confluence", "wetrasfer": "wetransfer",
+		"slak": "slack", "jiar": "jira", "asna": "asana", "one drive": "onedrive", "googledrive": "google-drive"} {
 		p := br.get(env.base + "/apps?q=" + url.QueryEscape(q))
 		if hits := firstHits(p.body); len(hits) == 0 || hits[0] != want {
 			t.Errorf("search %q: hits %v, want %s first", q, hits, want)
@@ -61,6 +62,18 @@ func TestCatalogueSearchAndAppPage(t *testing.T) {
 	p = br.get(env.base + "/apps?q=qqzzxxvv")
 	if !strings.Contains(p.body, "/requests/new?name=qqzzxxvv") {
 		t.Errorf("empty result offers no proposal")
+	}
+	if strings.Contains(p.body, "Did you mean") {
+		t.Errorf("qqzzxxvv: a suggestion for text close to no name")
+	}
+	// A misspelling beyond the engines' typo tolerance gets a "did you mean" with the closest
+	// name, which searches for it, filters dropped.
+	p = br.get(env.base + "/apps?q=sllak&status=retired")
+	if !strings.Contains(p.body, `Did you mean <a href="/apps?q=Slack">Slack</a>?`) {
+		t.Errorf("sllak: no suggestion of Slack in %q", p.body[max(0, strings.Index(p.body, "No app matches")):][:min(400, len(p.body))])
+	}
+	if p := br.get(env.base + "/apps?q=Slack"); len(firstHits(p.body)) == 0 || firstHits(p.body)[0] != "slack" || strings.Contains(p.body, "Did you mean") {
+		t.Errorf("the suggestion's link does not find Slack first: %v", firstHits(p.body))
 	}
 	// A not-approved app shows its alternatives and what would change the decision.
 	p = br.get(env.base + "/apps/wetransfer")
