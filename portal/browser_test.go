@@ -232,6 +232,30 @@ func TestBrowserFindAppWithTypo(t *testing.T) {
 	c.screenshot(t, "phone-not-found")
 }
 
+// TestBrowserDidYouMean: a search too far from any name for typo tolerance says which name
+// was probably meant, and following it finds the app.
+func TestBrowserDidYouMean(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	c := newChrome(t)
+	pick := chromedp.CSS(`button[value="devidp-employee"]`)
+	c.do(t, chromedp.Navigate(env.base+"/auth/login?next=/apps"), chromedp.WaitVisible(pick), chromedp.Click(pick),
+		chromedp.WaitVisible(chromedp.CSS("#q")),
+		chromedp.SendKeys(chromedp.CSS("#q"), "sllak"),
+		chromedp.WaitVisible(chromedp.CSS(".did-you-mean a")),
+	)
+	c.screenshot(t, "catalogue-did-you-mean")
+	if got := c.text(t, ".did-you-mean"); got != "Did you mean Slack?" {
+		t.Errorf("suggestion line = %q, want \"Did you mean Slack?\"", got)
+	}
+	c.do(t, chromedp.Click(chromedp.CSS(".did-you-mean a")), chromedp.WaitVisible(chromedp.CSS(".app-list .app-name")))
+	if first := c.text(t, ".app-list .app-name"); first != "Slack" {
+		t.Errorf("after following the suggestion, first hit = %q, want Slack", first)
+	}
+	if errs := c.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors:\n%s", strings.Join(errs, "\n"))
+	}
+}
+
 // TestBrowserEveryPage opens every page an administrator can reach, checks each has a heading
 // and no console error (a CSP violation would be one), and saves a screenshot of each.
 func TestBrowserEveryPage(t *testing.T) {
