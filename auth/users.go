@@ -2,7 +2,9 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -13,12 +15,14 @@ import (
 
 // User is a person who has signed in at least once.
 type User struct {
-	ID          int64      `db:"id"`
-	Issuer      string     `db:"issuer"`
-	Subject     string     `db:"subject"`
-	Email       string     `db:"email"`
-	Name        string     `db:"name"`
-	RolesText   string     `db:"roles"`
+	ID        int64  `db:"id"`
+	Issuer    string `db:"issuer"`
+	Subject   string `db:"subject"`
+	Email     string `db:"email"`
+	Name      string `db:"name"`
+	RolesText string `db:"roles"`
+	// GroupsJSON is the identity provider's groups at the last sign-in, as a JSON list.
+	GroupsJSON  string     `db:"idp_groups"`
 	CreatedAt   time.Time  `db:"created_at"`
 	UpdatedAt   time.Time  `db:"updated_at"`
 	LastLoginAt *time.Time `db:"last_login_at"`
@@ -26,6 +30,26 @@ type User struct {
 
 // Roles returns the user's roles as refreshed at their last sign-in.
 func (u User) Roles() RoleSet { return ParseRoleSet(u.RolesText) }
+
+// Groups returns the user's identity-provider groups as of their last sign-in.
+func (u User) Groups() []string {
+	var g []string
+	if err := json.Unmarshal([]byte(u.GroupsJSON), &g); err != nil {
+		return nil
+	}
+	return g
+}
+
+// InAnyGroup reports whether the user was in one of groups at their last sign-in. Group names
+// compare exactly, as identity providers treat them.
+func (u User) InAnyGroup(groups []string) bool {
+	for _, g := range u.Groups() {
+		if slices.Contains(groups, g) {
+			return true
+		}
+	}
+	return false
+}
 
 // DisplayName is the name to show, falling back to the e-mail.
 func (u User) DisplayName() string {
@@ -41,18 +65,27 @@ type Identity struct {
 	Groups                       []string
 }
 
-const userColumns = "id, issuer, subject, email, name, roles, created_at, updated_at, last_login_at"
+const userColumns = "id, issuer, subject, email, name, roles, idp_groups, created_at, updated_at, last_login_at"
 
 // upsertUser creates or refreshes the user known by (issuer, subject). E-mail and name follow
-// the provider; roles are replaced, so a removed group takes effect at the next sign-in.
+// the provider; roles and groups are replaced, so a removed group takes effect at the next
+// sign-in.
 func upsertUser(ctx context.Context, tx *sqlx.Tx, id Identity, roles RoleSet, now time.Time) (User, error) {
 	var u User
-	err := tx.GetContext(ctx, &u, tx.Rebind(`INSERT INTO users (issuer, subject, email, name, roles, created_at, updated_at, last_login_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	groups := id.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	groupsJSON, err := json.Marshal(groups)
+	if err != nil {
+		return User{}, fmt.Errorf("upsert user: %w", err)
+	}
+	err = tx.GetContext(ctx, &u, tx.Rebind(`INSERT INTO users (issuer, subject, email, name, roles, idp_groups, created_at, updated_at, last_login_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (issuer, subject) DO UPDATE SET email = excluded.email, name = excluded.name,
-			roles = excluded.roles, updated_at = excluded.updated_at, last_login_at = excluded.last_login_at
+			roles = excluded.roles, idp_groups = excluded.idp_groups, updated_at = excluded.updated_at, last_login_at = excluded.last_login_at
 		RETURNING `+userColumns),
-		id.Issuer, id.Subject, id.Email, id.Name, roles.String(), now, now, now)
+		id.Issuer, id.Subject, id.Email, id.Name, roles.String(), string(groupsJSON), now, now, now)
 	if err != nil {
 		return User{}, fmt.Errorf("upsert user: %w", err)
 	}

@@ -115,6 +115,8 @@ type envOptions struct {
 	// catalog adds the catalogue on an embedded index with running background jobs; seed
 	// loads the demo catalogue into it.
 	catalog, seed bool
+	// config, when set, changes the configuration before the server is built.
+	config func(*config.Config)
 }
 
 func newEnv(t *testing.T, o envOptions) *testEnv {
@@ -131,6 +133,9 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 	}
 	cfg.BaseURL = base
 	cfg.RoleCommitteeGroups, cfg.RoleSecurityGroups, cfg.RoleAdminGroups = "paved-committee", "paved-security", "paved-admins"
+	if o.config != nil {
+		o.config(cfg)
+	}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))

@@ -19,16 +19,25 @@ import (
 // memberOf is the signed-in person as the request rules see them.
 func (s *Server) memberOf(c *gin.Context) requests.Member {
 	p := principalOf(c)
-	m := requests.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c), Chair: s.isChair(p.Roles)}
+	m := requests.Member{UserID: p.User.ID, Email: p.User.Email, RequestID: RequestIDOf(c), Chair: s.isChair(p)}
 	for _, r := range p.Roles {
 		m.Roles = append(m.Roles, string(r))
 	}
 	return m
 }
 
-// isChair reports whether roles include the one that chairs the committee.
-func (s *Server) isChair(roles auth.RoleSet) bool {
-	return s.cfg.VoteChairRole != "" && roles.Has(auth.Role(s.cfg.VoteChairRole))
+// isChair reports whether the signed-in person chairs the committee: they hold the chair role
+// (PAVED_VOTE_CHAIR_ROLE) or were in a chair group (PAVED_VOTE_CHAIR_GROUPS) at sign-in.
+// Closing a vote early also takes a seat on the committee, which the rules check.
+func (s *Server) isChair(p *principal) bool {
+	if p == nil {
+		return false
+	}
+	if r := auth.Role(s.cfg.VoteChairRole); r.Valid() && p.Roles.Has(r) {
+		return true
+	}
+	groups := auth.SplitGroups(s.cfg.VoteChairGroups)
+	return len(groups) > 0 && p.User != nil && p.User.InAnyGroup(groups)
 }
 
 func requestParam(c *gin.Context) (int64, bool) {
@@ -390,7 +399,7 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateReviewed && r.Kind == requests.KindNewApp
 	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateVoting
 	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == requests.StateVoteClosed || (r.Kind == requests.KindAccess && r.State == requests.StateReviewed))
-	v.CanCloseVote = v.CanVote && s.isChair(roles)
+	v.CanCloseVote = v.CanVote && s.isChair(principalOf(c))
 	if v.Vote, err = s.voteViewOf(c, r); err != nil {
 		s.fail(c, err)
 		return

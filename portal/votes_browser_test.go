@@ -2,14 +2,19 @@ package portal
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/requests"
+	"github.com/pavedhq/paved/internal/config"
 )
 
 // memberByEmail is a signed-in demo user as the request workflow sees them.
@@ -173,6 +178,97 @@ func TestBrowserReviewQueue(t *testing.T) {
 	for _, c := range []*chrome{sec, committee} {
 		if errs := c.consoleErrors(); len(errs) > 0 {
 			t.Errorf("console errors: %v", errs)
+		}
+	}
+}
+
+// TestBrowserLastVoteClosesTheVote: when the last committee member votes, the vote closes at
+// once, counted by the same rules as at the window's end, and the request page says so.
+func TestBrowserLastVoteClosesTheVote(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, seed: true})
+	env.requests.SetVoteSettings(requests.VoteSettings{Rules: requests.VotingRules{Quorum: 2, Majority: 0.5, Window: 7 * 24 * time.Hour}})
+	// The committee is everyone who has signed in with a committee seat: these two.
+	committee := signedIn(t, env, "devidp-committee")
+	security := signedIn(t, env, "devidp-security")
+	signedIn(t, env, "devidp-employee")
+	_, reqURL := env.proposalInVote(t, "Boardwise")
+
+	committee.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS(`input[value="approve"]`)), chromedp.Click(chromedp.CSS(`input[value="approve"]`)))
+	committee.submit(t, `form[action$="/vote"] button`)
+	if got := committee.text(t, ".vote-progress"); !strings.Contains(got, "1 of 2 votes needed") {
+		t.Errorf("after the first vote: %q", got)
+	}
+
+	security.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS(`input[value="approve"]`)), chromedp.Click(chromedp.CSS(`input[value="approve"]`)))
+	security.submit(t, `form[action$="/vote"] button`)
+	security.screenshot(t, "votes-4-last-vote-closes")
+	if flash := security.text(t, "body"); !strings.Contains(flash, "Everyone on the committee has now voted, so the vote is closed and counted.") {
+		t.Errorf("the last voter is not told the vote closed: %q", flash)
+	}
+	if line := security.text(t, ".vote-progress .vote-line"); !strings.Contains(line, "Vote closed: passed") {
+		t.Errorf("vote line after the last vote: %q", line)
+	}
+	if tl := security.text(t, ".timeline"); !strings.Contains(tl, "Closed the vote · Everyone on the committee (2) has voted.") {
+		t.Errorf("timeline after the last vote: %q", tl)
+	}
+	// The first voter sees the same on a fresh look, and can no longer vote.
+	committee.do(t, chromedp.Navigate(reqURL), chromedp.WaitVisible(chromedp.CSS(".vote-progress")))
+	if line := committee.text(t, ".vote-progress .vote-line"); !strings.Contains(line, "Vote closed: passed") {
+		t.Errorf("the committee member's view after the last vote: %q", line)
+	}
+	if n, err := chromedp.Run(committee.ctx, chromedp.Evaluate[int](`document.querySelectorAll("form[action$='/vote']").length`)); err != nil || n != 0 {
+		t.Errorf("the vote form is still offered after the close (%d, %v)", n, err)
+	}
+	for _, c := range []*chrome{committee, security} {
+		if errs := c.consoleErrors(); len(errs) > 0 {
+			t.Errorf("console errors: %v", errs)
+		}
+	}
+}
+
+// TestChairByGroup: with PAVED_VOTE_CHAIR_GROUPS, a committee member in that identity-provider
+// group chairs the committee (may close a vote early), and the chair role can be turned off.
+func TestChairByGroup(t *testing.T) {
+	env := newEnv(t, envOptions{provider: "devidp", catalog: true, config: func(c *config.Config) {
+		c.VoteChairRole, c.VoteChairGroups = "none", "vote-chairs, paved-committee"
+	}})
+	committee, security, employee := env.browser(), env.browser(), env.browser()
+	committee.signInDev(env.base, "/account", "devidp-committee") // groups: paved-employees, paved-committee
+	security.signInDev(env.base, "/account", "devidp-security")   // security, but in no chair group
+	employee.signInDev(env.base, "/account", "devidp-employee")
+	id, reqURL := env.proposalInVote(t, "tldraw")
+	closeURL := reqURL + "/vote/close"
+
+	if p := security.get(reqURL); strings.Contains(p.body, `/vote/close"`) {
+		t.Error("security, outside the chair groups, is offered the early close")
+	}
+	if p := security.post(closeURL, url.Values{"reason": {"Not mine to close."}}); p.status != http.StatusForbidden {
+		t.Errorf("security closing early: %d, want 403", p.status)
+	}
+	if p := committee.get(reqURL); !strings.Contains(p.body, `/vote/close"`) {
+		t.Error("the committee member in a chair group is not offered the early close")
+	}
+	p := committee.post(closeURL, url.Values{"reason": {"The budget round ends today."}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, "Closed early by the chair: The budget round ends today.") {
+		t.Errorf("closing as the chair by group: %d", p.status)
+	}
+	if r, err := env.requests.Request(context.Background(), id); err != nil || r.State != requests.StateVoteClosed {
+		t.Errorf("request after the early close: %s, %v", r.State, err)
+	}
+
+	// The chair role still works beside the groups, and "none" is the only way to turn it off.
+	for role, ok := range map[string]bool{"security": true, "none": true, "chair": false} {
+		cfg, _, err := config.Load("test", nil, func(k string) string {
+			if k == "PAVED_VOTE_CHAIR_ROLE" {
+				return role
+			}
+			return ""
+		}, io.Discard)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if (err == nil) != ok {
+			t.Errorf("PAVED_VOTE_CHAIR_ROLE=%q: %v", role, err)
 		}
 	}
 }

@@ -264,18 +264,12 @@ func (ix *Index) textQuery(terms []string, text string) query.Query {
 			}
 		}
 		// The word may be a multi-word name run together ("googledrive"): the joined runs of
-		// names are indexed as terms of their own.
+		// names are indexed as terms of their own. Whole words only: a prefix over the joined
+		// runs matched thousands of terms for a short word and doubled the cost of a query.
 		jq := bleve.NewTermQuery(t)
 		jq.SetField(fieldNameJoined)
 		jq.SetBoost(fieldBoosts[0].boost)
-		if last {
-			jp := bleve.NewPrefixQuery(t)
-			jp.SetField(fieldNameJoined)
-			jp.SetBoost(fieldBoosts[0].boost * prefixWeight)
-			perField = append(perField, bleve.NewDisjunctionQuery(jq, jp))
-		} else {
-			perField = append(perField, jq)
-		}
+		perField = append(perField, jq)
 		clauses = append(clauses, bleve.NewDisjunctionQuery(perField...))
 	}
 

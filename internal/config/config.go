@@ -58,6 +58,7 @@ type Config struct {
 	VoteWindow      string
 	DemandThreshold int
 	VoteChairRole   string
+	VoteChairGroups string
 	PrivacyMinUsers int
 	UsageRetention  time.Duration
 	SourcesFile     string
@@ -157,7 +158,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.VoteQuorum, "vote-quorum", "3", "committee votes needed (abstentions count) for a vote to decide anything")
 	fs.StringVar(&c.VoteMajority, "vote-majority", "0.5", "share of approvals among approve and reject votes that must be exceeded, such as 0.5 or 60%")
 	fs.StringVar(&c.VoteWindow, "vote-window", "7d", "how long a committee vote stays open, such as 7d or 72h")
-	fs.StringVar(&c.VoteChairRole, "vote-chair-role", "security", "role that chairs the committee and may close a vote early, with a reason: committee, security or admin")
+	fs.StringVar(&c.VoteChairRole, "vote-chair-role", "security", "role that chairs the committee and may close a vote early, with a reason: committee, security, admin or none")
+	fs.StringVar(&c.VoteChairGroups, "vote-chair-groups", "", "identity-provider groups (comma-separated) whose committee members also chair the committee, beside the chair role")
 	fs.IntVar(&c.DemandThreshold, "demand-threshold", 0, "demand score (0–100) at which a reviewed proposal goes to the committee by itself; 0 turns it off")
 	fs.IntVar(&c.PrivacyMinUsers, "privacy-min-users", 3, "usage counts of apps used by fewer people are hidden from everyone but security")
 	fs.DurationVar(&c.UsageRetention, "usage-retention", 180*24*time.Hour, "raw usage events older than this are deleted (aggregates stay), such as 4320h for 180 days")
@@ -269,9 +271,9 @@ func (c *Config) Validate() error {
 		add("PAVED_LOG_FORMAT (--log-format) %q must be json or text", c.LogFormat)
 	}
 	switch c.VoteChairRole {
-	case "committee", "security", "admin":
+	case "committee", "security", "admin", "none":
 	default:
-		add("PAVED_VOTE_CHAIR_ROLE (--vote-chair-role) %q must be committee, security or admin", c.VoteChairRole)
+		add("PAVED_VOTE_CHAIR_ROLE (--vote-chair-role) %q must be committee, security, admin or none", c.VoteChairRole)
 	}
 	if c.MaxBodyBytes < 1024 {
 		add("PAVED_MAX_BODY_BYTES (--max-body-bytes) %d is too small; use at least 1024", c.MaxBodyBytes)
