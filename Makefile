@@ -4,6 +4,7 @@
 #   make bench-aggregate ARGS='-events 200000'    usage rollup and dashboard query timings
 #   make image                                    container image into dist/image (no Docker needed)
 #   make bench-http                               serving benchmark against a bare Gin handler
+#   make bench-search-compare REF=main ARGS='-clients 8'   search before and after a change, in turn
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/bin/staticcheck

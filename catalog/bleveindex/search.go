@@ -208,8 +208,10 @@ func pageOf(q catalog.SearchQuery) (limit, offset int) {
 
 // textQuery builds the relevance query: a disjunction with one clause per query word (itself a
 // disjunction over the weighted fields of exact, fuzzy and swapped-letter matches, plus prefix
-// matches for the last word, which may be unfinished), one clause per
-// synonym group the text mentions, and exact-name and name-phrase clauses. Bleve multiplies a
+// matches for the last word, which may be unfinished, and a match of a name's joined words),
+// one clause per pair of neighbouring words run together (a name typed split), one clause per
+// synonym group the text mentions, and exact-name and name-phrase clauses. Clauses that match
+// nothing scale every score alike, so they do not change the order. Bleve multiplies a
 // disjunction's score by the share of its clauses that match, so a doc matching more of the
 // words, or a synonym of them, ranks higher, much as Meilisearch's "words" rule does.
 func (ix *Index) textQuery(terms []string, text string) query.Query {
