@@ -3,6 +3,7 @@ package discovery
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +73,12 @@ type conditioned struct {
 	Groups    string     `db:"allowed_groups"`
 	Scopes    string     `db:"forbidden_scopes"`
 	PilotEnd  *time.Time `db:"pilot_end"`
+	// What the load query already knows of the app's use, so that conditions it keeps to need
+	// no query of their own: the people of the last 30 days, the last use, and whether a
+	// finding is still open or acknowledged.
+	People30 int           `db:"people30"`
+	LastUsed *db.Timestamp `db:"last_used"`
+	Active   int           `db:"active"`
 }
 
 // EvaluateConditions holds every app's usage against its checkable conditions and brings the
@@ -80,21 +87,28 @@ type conditioned struct {
 // did. Running it again on the same usage changes nothing. It returns the findings it opened.
 func (s *Store) EvaluateConditions(ctx context.Context) ([]Finding, error) {
 	var apps []conditioned
-	if err := s.db.SelectContext(ctx, &apps, `SELECT c.app_id, a.name, c.seat_limit, c.allowed_groups, c.forbidden_scopes, c.pilot_end
-		FROM app_conditions c JOIN apps a ON a.id = c.app_id ORDER BY c.app_id`); err != nil {
+	now := s.now()
+	// One pass over the conditioned apps' people counts them all, instead of a query per app.
+	if err := s.db.SelectContext(ctx, &apps, s.db.Rebind(`SELECT c.app_id, a.name, c.seat_limit, c.allowed_groups, c.forbidden_scopes, c.pilot_end,
+			COALESCE(u.people30, 0) AS people30, u.last_used,
+			(SELECT COUNT(*) FROM findings f WHERE f.app_id = c.app_id AND f.status <> 'resolved') AS active
+		FROM app_conditions c JOIN apps a ON a.id = c.app_id
+		LEFT JOIN (SELECT d.app_id, COUNT(DISTINCT CASE WHEN u.last_used > ? AND u.user_key <> '' THEN u.user_key END) AS people30, MAX(u.last_used) AS last_used
+			FROM discovered_apps d JOIN usage_discovered_users u ON u.discovered_app_id = d.id
+			WHERE d.app_id IN (SELECT app_id FROM app_conditions) GROUP BY d.app_id) u ON u.app_id = c.app_id
+		ORDER BY c.app_id`), now.AddDate(0, 0, -30)); err != nil {
 		return nil, fmt.Errorf("load conditions: %w", err)
 	}
-	now := s.now()
 	var opened []int64
 	for _, a := range apps {
 		found := map[string]*violation{}
 		var err error
-		if a.SeatLimit != nil {
+		if a.SeatLimit != nil && a.People30 > *a.SeatLimit {
 			if found[condSeatLimit], err = s.seatViolation(ctx, a, now); err != nil {
 				return nil, err
 			}
 		}
-		if strings.TrimSpace(a.Groups) != "" {
+		if strings.TrimSpace(a.Groups) != "" && a.People30 > 0 {
 			if found[condAllowedGroups], err = s.groupViolation(ctx, a, now); err != nil {
 				return nil, err
 			}
@@ -104,10 +118,13 @@ func (s *Store) EvaluateConditions(ctx context.Context) ([]Finding, error) {
 				return nil, err
 			}
 		}
-		if a.PilotEnd != nil {
+		if a.PilotEnd != nil && a.LastUsed != nil && a.LastUsed.After(*a.PilotEnd) {
 			if found[condPilotEnd], err = s.pilotViolation(ctx, a); err != nil {
 				return nil, err
 			}
+		}
+		if a.Active == 0 && !slices.ContainsFunc(slices.Collect(maps.Values(found)), func(v *violation) bool { return v != nil }) {
+			continue // nothing found, nothing to close
 		}
 		ids, err := s.recordFindings(ctx, a, found, now)
 		if err != nil {
@@ -126,17 +143,22 @@ func (s *Store) EvaluateConditions(ctx context.Context) ([]Finding, error) {
 	return out, nil
 }
 
+// appPeopleSQL selects the people of a catalogue app's discovered apps (app id, then the time
+// their last use must be after) with the span of their use. It starts from the app's discovered
+// apps and reads their people by the (app, person) key, never scanning everyone's usage.
+const appPeopleSQL = `SELECT u.user_key, MIN(u.first_used) AS first_used, MAX(u.last_used) AS last_used
+	FROM usage_discovered_users u
+	WHERE u.discovered_app_id IN (SELECT id FROM discovered_apps WHERE app_id = ?) AND u.last_used > ? AND u.user_key <> ''`
+
 // usedSince lists the people of app's discovered apps whose last use is after since, each
-// once, with the span of their use.
-func (s *Store) usedSince(ctx context.Context, appID int64, since time.Time) ([]string, time.Time, time.Time, error) {
+// once, with the span of their use; extra narrows them further (with its args).
+func (s *Store) usedSince(ctx context.Context, appID int64, since time.Time, extra string, args ...any) ([]string, time.Time, time.Time, error) {
 	var rows []struct {
 		Person string       `db:"user_key"`
 		First  db.Timestamp `db:"first_used"`
 		Last   db.Timestamp `db:"last_used"`
 	}
-	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT u.user_key, MIN(u.first_used) AS first_used, MAX(u.last_used) AS last_used
-		FROM usage_discovered_users u JOIN discovered_apps d ON d.id = u.discovered_app_id
-		WHERE d.app_id = ? AND u.last_used > ? AND u.user_key <> '' GROUP BY u.user_key ORDER BY u.user_key`), appID, since)
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(appPeopleSQL+extra+` GROUP BY u.user_key ORDER BY u.user_key`), append([]any{appID, since}, args...)...)
 	if err != nil {
 		return nil, time.Time{}, time.Time{}, fmt.Errorf("people of app %d: %w", appID, err)
 	}
@@ -155,7 +177,7 @@ func (s *Store) usedSince(ctx context.Context, appID int64, since time.Time) ([]
 }
 
 func (s *Store) seatViolation(ctx context.Context, a conditioned, now time.Time) (*violation, error) {
-	people, first, last, err := s.usedSince(ctx, a.AppID, now.AddDate(0, 0, -30))
+	people, first, last, err := s.usedSince(ctx, a.AppID, now.AddDate(0, 0, -30), "")
 	if err != nil || len(people) <= *a.SeatLimit {
 		return nil, err
 	}
@@ -164,23 +186,17 @@ func (s *Store) seatViolation(ctx context.Context, a conditioned, now time.Time)
 }
 
 func (s *Store) groupViolation(ctx context.Context, a conditioned, now time.Time) (*violation, error) {
-	people, first, last, err := s.usedSince(ctx, a.AppID, now.AddDate(0, 0, -30))
-	if err != nil || len(people) == 0 {
-		return nil, err
-	}
 	allowed := cleanLines(a.Groups)
-	q, args, err := sqlx.In(`SELECT email FROM people WHERE email IN (?) AND department IN (?)
-		UNION SELECT email FROM person_groups WHERE email IN (?) AND group_name IN (?)`, people, allowed, people, allowed)
+	// Those outside are found in SQL: an app used by tens of thousands of people must not send
+	// them all back as parameters.
+	extra, args, err := sqlx.In(` AND NOT EXISTS (SELECT 1 FROM people p WHERE p.email = u.user_key AND p.department IN (?))
+		AND NOT EXISTS (SELECT 1 FROM person_groups g WHERE g.email = u.user_key AND g.group_name IN (?))`, allowed, allowed)
 	if err != nil {
 		return nil, err
 	}
-	var inside []string
-	if err := s.db.SelectContext(ctx, &inside, s.db.Rebind(q), args...); err != nil {
-		return nil, fmt.Errorf("members of %s: %w", strings.Join(allowed, ", "), err)
-	}
-	outside := slices.DeleteFunc(people, func(p string) bool { return slices.Contains(inside, p) })
-	if len(outside) == 0 {
-		return nil, nil
+	outside, first, last, err := s.usedSince(ctx, a.AppID, now.AddDate(0, 0, -30), extra, args...)
+	if err != nil || len(outside) == 0 {
+		return nil, err
 	}
 	return &violation{people: outside, first: first, last: last,
 		detail: fmt.Sprintf("%d people outside %s used it in the last 30 days.", len(outside), strings.Join(allowed, ", "))}, nil
@@ -190,9 +206,10 @@ func (s *Store) scopeViolation(ctx context.Context, a conditioned) (*violation, 
 	forbidden := cleanLines(a.Scopes)
 	// A grant stands while no later revoke of its scope, or of the whole grant, took it back.
 	q, args, err := sqlx.In(`SELECT g.user_key AS person, MIN(g.granted_at) AS first, MAX(g.granted_at) AS last
-		FROM usage_grant_scopes g JOIN discovered_identifiers i ON i.app_key = g.app_key JOIN discovered_apps d ON d.id = i.discovered_app_id
+		FROM usage_grant_scopes g
 		LEFT JOIN usage_grant_scopes w ON w.app_key = g.app_key AND w.user_key = g.user_key AND w.scope = '*'
-		WHERE d.app_id = ? AND g.scope IN (?) AND g.granted_at IS NOT NULL
+		WHERE g.app_key IN (SELECT i.app_key FROM discovered_identifiers i JOIN discovered_apps d ON d.id = i.discovered_app_id WHERE d.app_id = ?)
+		AND g.scope IN (?) AND g.granted_at IS NOT NULL
 		AND (g.revoked_at IS NULL OR g.revoked_at < g.granted_at) AND (w.revoked_at IS NULL OR w.revoked_at < g.granted_at)
 		GROUP BY g.user_key ORDER BY g.user_key`, a.AppID, forbidden)
 	if err != nil {
@@ -223,7 +240,7 @@ func (s *Store) scopeViolation(ctx context.Context, a conditioned) (*violation, 
 }
 
 func (s *Store) pilotViolation(ctx context.Context, a conditioned) (*violation, error) {
-	people, first, last, err := s.usedSince(ctx, a.AppID, a.PilotEnd.UTC())
+	people, first, last, err := s.usedSince(ctx, a.AppID, a.PilotEnd.UTC(), "")
 	if err != nil || len(people) == 0 {
 		return nil, err
 	}

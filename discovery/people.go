@@ -317,3 +317,34 @@ func (s *Store) UnknownGroups(ctx context.Context, names []string) ([]string, er
 	}
 	return unknown, nil
 }
+
+// ShadowDepartment is how one department uses shadow IT: the people of the department who used
+// an unapproved app in the last 30 days, and how many such apps they used.
+type ShadowDepartment struct {
+	Department string `db:"department" json:"department"` // "" for people the directory does not know
+	People     int    `db:"people" json:"people_using_shadow_it"`
+	Apps       int    `db:"apps" json:"shadow_apps_in_use"`
+	Hidden     bool   `db:"-" json:"counts_hidden,omitempty"`
+}
+
+// ShadowDepartments breaks the overview's shadow-IT figures down by department (ignored apps
+// left out, as in Overview). A department with fewer than minUsers such people shows no counts
+// (Hidden), so a small team's use cannot point at a person.
+func (s *Store) ShadowDepartments(ctx context.Context, minUsers int) ([]ShadowDepartment, error) {
+	out := []ShadowDepartment{}
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT COALESCE(p.department, '') AS department,
+			COUNT(DISTINCT u.user_key) AS people, COUNT(DISTINCT u.discovered_app_id) AS apps
+		FROM usage_discovered_users u JOIN discovered_apps d ON d.id = u.discovered_app_id LEFT JOIN apps a ON a.id = d.app_id
+		LEFT JOIN people p ON p.email = u.user_key
+		WHERE u.last_used >= ? AND d.triage <> 'ignored' AND `+shadowSQL+`
+		GROUP BY COALESCE(p.department, '') ORDER BY people DESC, department`), s.now().AddDate(0, 0, -30))
+	if err != nil {
+		return nil, fmt.Errorf("shadow IT by department: %w", err)
+	}
+	for i := range out {
+		if out[i].People < minUsers {
+			out[i].People, out[i].Apps, out[i].Hidden = 0, 0, true
+		}
+	}
+	return out, nil
+}

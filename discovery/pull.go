@@ -40,6 +40,11 @@ type Source struct {
 	LastRunAt *time.Time `db:"last_run_at" json:"last_run_at,omitempty"`
 	LastError string     `db:"last_error" json:"last_error,omitempty"`
 	CreatedAt time.Time  `db:"created_at" json:"created_at"`
+	// The last directory pull that stored the source's groups and departments, how many people
+	// it listed, and why the latest one failed (empty when it did not).
+	DirectorySyncedAt *time.Time `db:"directory_synced_at" json:"directory_synced_at,omitempty"`
+	DirectoryPeople   int        `db:"directory_people" json:"directory_people"`
+	DirectoryError    string     `db:"directory_error" json:"directory_error,omitempty"`
 }
 
 // Errors of the source store.
@@ -137,7 +142,8 @@ func (s *Store) CreateSource(ctx context.Context, actor audit.Actor, src Source)
 	return src, nil
 }
 
-const sourceColumns = `id, kind, name, base_url, cursor, enabled, last_run_at, last_error, created_at`
+const sourceColumns = `id, kind, name, base_url, cursor, enabled, last_run_at, last_error, created_at,
+	directory_synced_at, directory_people, directory_error`
 
 // Sources lists every source by name, without their secrets.
 func (s *Store) Sources(ctx context.Context) ([]Source, error) {
@@ -187,9 +193,21 @@ func (s *Store) SetSourceSecret(ctx context.Context, actor audit.Actor, id int64
 		`UPDATE discovery_sources SET secret = ? WHERE id = ?`, secret, id)
 }
 
-// DeleteSource removes a source. Events it imported stay.
+// DeleteSource removes a source. Events it imported stay; the groups its directory gave people go.
 func (s *Store) DeleteSource(ctx context.Context, actor audit.Actor, id int64) error {
-	return s.updateSource(ctx, actor, id, "discovery.source.delete", nil, `DELETE FROM discovery_sources WHERE id = ?`, id)
+	src, err := s.Source(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM discovery_sources WHERE id = ?`), id); err != nil {
+			return fmt.Errorf("delete source %d: %w", id, err)
+		}
+		if err := forgetDirectory(ctx, tx, src); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, s.now(), actor, "discovery.source.delete", "discovery_source", fmt.Sprint(id), nil)
+	})
 }
 
 func (s *Store) updateSource(ctx context.Context, actor audit.Actor, id int64, action string, details map[string]any, q string, args ...any) error {
@@ -636,10 +654,13 @@ func DefaultPullers() map[string]Puller {
 	return map[string]Puller{FormatOkta: &OktaPuller{}, FormatEntra: &EntraPuller{}, FormatGoogle: &GooglePuller{}}
 }
 
-// RegisterPullJobs adds the pull worker to j; nil pullers means DefaultPullers.
+// RegisterPullJobs adds the log and directory pull workers to j; nil pullers means
+// DefaultPullers. The directory pulls use the pullers that can read a directory, so both share
+// their token caches.
 func (s *Store) RegisterPullJobs(j *jobs.Jobs, pullers map[string]Puller) {
 	if pullers == nil {
 		pullers = DefaultPullers()
 	}
 	jobs.AddWorker(j, &PullWorker{Store: s, Pullers: pullers})
+	jobs.AddWorker(j, &DirectoryWorker{Store: s, Pullers: DefaultDirectoryPullers(pullers)})
 }

@@ -41,6 +41,13 @@ const (
 	GoogleTokenURL = "https://oauth2.googleapis.com/token"
 )
 
+// GoogleDirectoryScopes are what the directory pull asks for: groups and their members, and users
+// (departments, managers). The service account's domain-wide delegation must include them.
+var GoogleDirectoryScopes = []string{
+	"https://www.googleapis.com/auth/admin.directory.group.readonly",
+	"https://www.googleapis.com/auth/admin.directory.user.readonly",
+}
+
 // EntraCredentials is an Entra source's secret in JSON form.
 type EntraCredentials struct {
 	TenantID     string `json:"tenant_id"`
@@ -367,9 +374,9 @@ func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credent
 		conf.TokenSource(p.oauthContext(ctx)), what, tokenURL), creds, nil
 }
 
-// googleCredential returns the Reports API credential of src: minted with the service account's
-// key for the subject, or its bearer token.
-func (p *GooglePuller) googleCredential(ctx context.Context, src Source) (*credential, error) {
+// googleCredential returns the credential of src for scopes (default: the Reports API's):
+// minted with the service account's key for the subject, or its bearer token.
+func (p *GooglePuller) googleCredential(ctx context.Context, src Source, scopes ...string) (*credential, error) {
 	key, err := parseGoogleSecret(src.Secret)
 	if err != nil {
 		return nil, err
@@ -377,13 +384,16 @@ func (p *GooglePuller) googleCredential(ctx context.Context, src Source) (*crede
 	if key == nil {
 		return staticCredential("Bearer " + strings.TrimSpace(src.Secret)), nil
 	}
-	scope := orDefault(p.Scope, GoogleReportsScope)
+	if len(scopes) == 0 {
+		scopes = []string{orDefault(p.Scope, GoogleReportsScope)}
+	}
+	scope := strings.Join(scopes, " ")
 	conf := &jwt.Config{
 		Email:        key.ClientEmail,
 		PrivateKey:   []byte(key.PrivateKey),
 		PrivateKeyID: key.PrivateKeyID,
 		Subject:      key.Subject,
-		Scopes:       []string{scope},
+		Scopes:       scopes,
 		TokenURL:     key.TokenURI,
 	}
 	what := fmt.Sprintf("service account %s acting as %s", key.ClientEmail, key.Subject)

@@ -155,9 +155,38 @@ func (s *Server) respondDiscovered(c *gin.Context, status int, id int64) {
 	c.JSON(status, s.apiView(c, a, risk))
 }
 
-// apiDiscoveryOverview gives the figures at the top of the dashboard and the 90-day trend.
+// apiDiscoveredDepartments breaks a discovered app's people down by department (security only;
+// a department under the privacy threshold shows no counts).
+func (s *Server) apiDiscoveredDepartments(c *gin.Context) {
+	id, err := appIDParam(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if _, err := s.discovery.App(c.Request.Context(), id); err != nil {
+		s.fail(c, err)
+		return
+	}
+	depts, err := s.discovery.Departments(c.Request.Context(), id, s.cfg.PrivacyMinUsers)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if depts == nil {
+		depts = []discovery.DepartmentUsage{}
+	}
+	c.JSON(http.StatusOK, gin.H{"id": id, "min_users": s.cfg.PrivacyMinUsers, "departments": depts})
+}
+
+// apiDiscoveryOverview gives the figures at the top of the dashboard, the same figures per
+// department, and the 90-day trend.
 func (s *Server) apiDiscoveryOverview(c *gin.Context) {
 	o, err := s.discovery.Overview(c.Request.Context())
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	depts, err := s.discovery.ShadowDepartments(c.Request.Context(), s.cfg.PrivacyMinUsers)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -170,7 +199,7 @@ func (s *Server) apiDiscoveryOverview(c *gin.Context) {
 	if trend == nil {
 		trend = []discovery.TrendDay{}
 	}
-	c.JSON(http.StatusOK, gin.H{"overview": o, "trend": trend})
+	c.JSON(http.StatusOK, gin.H{"overview": o, "departments": depts, "min_users": s.cfg.PrivacyMinUsers, "trend": trend})
 }
 
 // apiImport takes one log file as the request body: ?format=okta|entra|google|csv (or detected)
@@ -210,6 +239,7 @@ func (s *Server) apiDiscoveryRoutes() []route {
 	return []route{
 		{"GET", "/api/v1/discovery/apps", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveredApps},
 		{"GET", "/api/v1/discovery/apps/:id", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveredApp},
+		{"GET", "/api/v1/discovery/apps/:id/departments", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveredDepartments},
 		{"GET", "/api/v1/discovery/overview", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryRead}, s.apiDiscoveryOverview},
 		{"POST", "/api/v1/discovery/apps/:id/merge", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiMergeApp},
 		{"POST", "/api/v1/discovery/apps/:id/split", access{Role: auth.RoleSecurity, Scope: auth.ScopeDiscoveryWrite}, s.apiSplitApp},

@@ -250,12 +250,43 @@ func TestDiscoveryMergeSplitAPI(t *testing.T) {
 	if code != 201 || got["name"] != "Boxy Notes" || got["counts_hidden"] != true || got["users_all"] != float64(0) {
 		t.Fatalf("split: %d %v", code, got)
 	}
-	if a, _ := st.App(ctx, int64(got["id"].(float64))); a.UsersAll != 2 {
+	notesAgain := int64(got["id"].(float64))
+	if a, _ := st.App(ctx, notesAgain); a.UsersAll != 2 {
 		t.Errorf("the split app has %d people, want 2", a.UsersAll)
 	}
 	code, got = call("GET", "/api/v1/discovery/overview", nil)
 	if ov, _ := got["overview"].(map[string]any); code != 200 || ov["people_using_shadow_it"] != float64(3) || ov["shadow_apps_in_use"] != float64(2) {
 		t.Errorf("overview: %d %v", code, got)
+	}
+
+	// By department, with the privacy threshold (3) per department: all three are in Sales
+	// (the directory of an IdP says so); Boxy Notes' two people are too few to show.
+	if _, err := st.SyncDirectory(ctx, audit.System, "okta:1", []discovery.Person{
+		{Email: "a@example.com", Department: "Sales"}, {Email: "b@example.com", Department: "Sales"}, {Email: "c@example.com", Department: "Sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, got = call("GET", "/api/v1/discovery/overview", nil)
+	if depts, _ := got["departments"].([]any); code != 200 || len(depts) != 1 || fmt.Sprint(depts[0]) != "map[department:Sales people_using_shadow_it:3 shadow_apps_in_use:2]" {
+		t.Errorf("overview by department: %d %v", code, got["departments"])
+	}
+	code, got = call("GET", fmt.Sprintf("/api/v1/discovery/apps/%d/departments", box), nil)
+	if depts, _ := got["departments"].([]any); code != 200 || got["min_users"] != float64(3) || len(depts) != 1 || fmt.Sprint(depts[0]) != "map[department:Sales users_30d:3 users_all:3]" {
+		t.Errorf("Box by department: %d %v", code, got)
+	}
+	code, got = call("GET", fmt.Sprintf("/api/v1/discovery/apps/%d/departments", notesAgain), nil)
+	if depts, _ := got["departments"].([]any); code != 200 || len(depts) != 1 || fmt.Sprint(depts[0]) != "map[counts_hidden:true department:Sales users_30d:0 users_all:0]" {
+		t.Errorf("Boxy Notes by department: %d %v", code, got)
+	}
+	if _, err := st.SyncDirectory(ctx, audit.System, "okta:1", []discovery.Person{
+		{Email: "a@example.com", Department: "Sales"}, {Email: "b@example.com", Department: "Legal"}, {Email: "c@example.com", Department: "Legal"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, got = call("GET", "/api/v1/discovery/overview", nil)
+	if depts, _ := got["departments"].([]any); code != 200 || len(depts) != 2 || fmt.Sprint(depts) != "[map[counts_hidden:true department:Legal people_using_shadow_it:0 shadow_apps_in_use:0] map[counts_hidden:true department:Sales people_using_shadow_it:0 shadow_apps_in_use:0]]" {
+		t.Errorf("overview by small departments: %d %v", code, got["departments"])
+	}
+	if code, _ := call("GET", "/api/v1/discovery/apps/424242/departments", nil); code != 404 {
+		t.Errorf("departments of an unknown app: %d", code)
 	}
 }
 

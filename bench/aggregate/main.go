@@ -50,6 +50,8 @@ type config struct {
 	events, users, apps, days int
 	seed                      uint64
 	keep                      bool
+	conditions, onlyConds     bool
+	profile                   string
 }
 
 // row is one line of the printed table.
@@ -66,6 +68,9 @@ func main() {
 	flag.Uint64Var(&cfg.seed, "seed", 20240305, "generator seed (the same seed gives the same events in both databases)")
 	dialects := flag.String("dialects", "sqlite,postgres", "databases to measure, comma-separated")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the databases (the SQLite folder, the PostgreSQL database)")
+	flag.BoolVar(&cfg.conditions, "conditions", false, "also make every app conditioned, add a people directory of -users people, and time evaluating every condition against the dashboard list")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "with -conditions: write a CPU profile of the timed evaluations to this file (.SQLite or .PostgreSQL appended)")
+	flag.BoolVar(&cfg.onlyConds, "only-conditions", false, "with -conditions: skip the before/now lists, the other queries and the raw-event reference")
 	flag.Parse()
 	if err := run(context.Background(), cfg, strings.Split(*dialects, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/aggregate:", err)
@@ -232,6 +237,10 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 		}
 	}
 
+	if cfg.conditions && cfg.onlyConds {
+		r, err := benchConditions(ctx, cfg, label, d, st, apps, now)
+		return append(rows, r...), err
+	}
 	// The dashboard list, per discovered app (now) and per identifier (before), alternating.
 	const warm, runs = 2, 20
 	lists := []struct {
@@ -344,6 +353,10 @@ func benchDB(ctx context.Context, cfg config, label string, d *db.DB) ([]row, er
 	pc := func(n int64) float64 { return 100 * float64(n) / float64(cfg.events) }
 	add("event mix", "", "", "", fmt.Sprintf("%.1f%% failures, %.1f%% OAuth grants, %.1f%% proxy records (outcome unknown)",
 		pc(mix.Failures), pc(mix.Grants), pc(mix.Unknown)))
+	if cfg.conditions {
+		r, err := benchConditions(ctx, cfg, label, d, st, apps, now)
+		return append(rows, r...), err
+	}
 	return rows, nil
 }
 
