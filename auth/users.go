@@ -134,3 +134,23 @@ func (s *Service) EnsureUser(ctx context.Context, id Identity, roles RoleSet) (U
 	})
 	return u, err
 }
+
+// EmailsWithRole lists the e-mail addresses of everyone whose roles, as of their last sign-in,
+// include role (security includes administrators), read through q: a caller queueing
+// notifications in a transaction passes it.
+func EmailsWithRole(ctx context.Context, q sqlx.QueryerContext, role Role) ([]string, error) {
+	var rows []struct {
+		Email string `db:"email"`
+		Roles string `db:"roles"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &rows, "SELECT email, roles FROM users WHERE email <> '' ORDER BY email"); err != nil {
+		return nil, fmt.Errorf("people with role %s: %w", role, err)
+	}
+	var out []string
+	for _, r := range rows {
+		if ParseRoleSet(r.Roles).Has(role) {
+			out = append(out, r.Email)
+		}
+	}
+	return out, nil
+}

@@ -109,6 +109,8 @@ type AppInput struct {
 	LicenceModel       string
 	ListCost           string // "12.50"
 	ListCostCurrency   string // ISO 4217
+	// Checks are the checkable conditions, as typed; nil leaves the stored ones alone.
+	Checks *ConditionsInput
 }
 
 var slugRe = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -123,17 +124,131 @@ func (s *Service) SetConditions(ctx context.Context, actor audit.Actor, slug str
 		return c, errs.E(errs.Conflict, "%s is %s: checkable conditions go with an approval with conditions.", a.Name, strings.ReplaceAll(string(a.Status), "_", " "))
 	}
 	err = s.change(ctx, actor, "app.conditions", slug, c, func(tx *sqlx.Tx) error {
-		if c.Empty() {
-			_, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM app_conditions WHERE app_id = ?"), a.ID)
-			return err
-		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO app_conditions (app_id, seat_limit, allowed_groups, forbidden_scopes, pilot_end, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (app_id) DO UPDATE SET seat_limit = excluded.seat_limit, allowed_groups = excluded.allowed_groups,
-			forbidden_scopes = excluded.forbidden_scopes, pilot_end = excluded.pilot_end, updated_at = excluded.updated_at`),
-			a.ID, c.SeatLimit, strings.Join(c.AllowedGroups, "\n"), strings.Join(c.ForbiddenScopes, "\n"), c.PilotEnd, s.now())
-		return err
+		return SaveConditionsTx(ctx, tx, a.ID, c, s.now())
 	})
 	return c, err
+}
+
+// SaveConditionsTx stores an app's checkable conditions inside tx, as they are: the caller has
+// validated them (ParseConditions) and checked the app's status. Empty conditions remove them.
+func SaveConditionsTx(ctx context.Context, tx *sqlx.Tx, appID int64, c Conditions, now time.Time) error {
+	if c.Empty() {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM app_conditions WHERE app_id = ?"), appID); err != nil {
+			return fmt.Errorf("remove conditions of app %d: %w", appID, err)
+		}
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO app_conditions (app_id, seat_limit, allowed_groups, forbidden_scopes, pilot_end, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (app_id) DO UPDATE SET seat_limit = excluded.seat_limit, allowed_groups = excluded.allowed_groups,
+		forbidden_scopes = excluded.forbidden_scopes, pilot_end = excluded.pilot_end, updated_at = excluded.updated_at`),
+		appID, c.SeatLimit, strings.Join(c.AllowedGroups, "\n"), strings.Join(c.ForbiddenScopes, "\n"), c.PilotEnd, now)
+	if err != nil {
+		return fmt.Errorf("save conditions of app %d: %w", appID, err)
+	}
+	return nil
+}
+
+// ConditionsInput is checkable conditions as typed in a form: a number of people, departments
+// or groups and scopes one a line (or separated by commas), a date such as 2027-06-30.
+type ConditionsInput struct {
+	SeatLimit, AllowedGroups, ForbiddenScopes, PilotEnd string
+}
+
+// Empty reports whether nothing was typed.
+func (in ConditionsInput) Empty() bool {
+	return strings.TrimSpace(in.SeatLimit+in.AllowedGroups+in.ForbiddenScopes+in.PilotEnd) == ""
+}
+
+// InputOfConditions gives the form's text for stored conditions.
+func InputOfConditions(c Conditions) ConditionsInput {
+	in := ConditionsInput{AllowedGroups: strings.Join(c.AllowedGroups, "\n"), ForbiddenScopes: strings.Join(c.ForbiddenScopes, "\n")}
+	if c.SeatLimit != nil {
+		in.SeatLimit = strconv.Itoa(*c.SeatLimit)
+	}
+	if c.PilotEnd != nil {
+		in.PilotEnd = c.PilotEnd.UTC().Format(time.DateOnly)
+	}
+	return in
+}
+
+// ParseConditions reads conditions typed in a form and validates them as the API does, with a
+// field error (seat_limit, allowed_groups, forbidden_scopes, pilot_end) for each bad one.
+func (s *Service) ParseConditions(ctx context.Context, in ConditionsInput) (Conditions, error) {
+	var c Conditions
+	f := errs.Fields{}
+	if v := strings.TrimSpace(in.SeatLimit); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			f.Add("seat_limit", "Use a whole number of people, such as 25.")
+		} else {
+			c.SeatLimit = &n
+		}
+	}
+	c.AllowedGroups, c.ForbiddenScopes = []string{in.AllowedGroups}, []string{in.ForbiddenScopes}
+	if v := strings.TrimSpace(in.PilotEnd); v != "" {
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			f.Add("pilot_end", "Use a date such as 2027-06-30.")
+		} else {
+			c.PilotEnd = &t
+		}
+	}
+	err := s.validateConditions(ctx, &c)
+	if e, ok := errs.As(err); ok && e.Code == errs.Invalid {
+		for k, v := range e.Fields {
+			f.Add(k, v)
+		}
+	} else if err != nil {
+		return c, err
+	}
+	if err := f.Err(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Describe says each condition in a short phrase for people: "at most 5 people in 30 days".
+func (c Conditions) Describe() []string {
+	var out []string
+	if c.SeatLimit != nil {
+		out = append(out, c.Phrase(ConditionSeatLimit))
+	}
+	if len(c.AllowedGroups) > 0 {
+		out = append(out, c.Phrase(ConditionAllowedGroups))
+	}
+	if len(c.ForbiddenScopes) > 0 {
+		out = append(out, c.Phrase(ConditionForbiddenScopes))
+	}
+	if c.PilotEnd != nil {
+		out = append(out, c.Phrase(ConditionPilotEnd))
+	}
+	return out
+}
+
+// Phrase says one condition of kind in words, or "" when it is not set.
+func (c Conditions) Phrase(kind string) string {
+	switch kind {
+	case ConditionSeatLimit:
+		if c.SeatLimit != nil {
+			if *c.SeatLimit == 1 {
+				return "at most 1 person in 30 days"
+			}
+			return fmt.Sprintf("at most %d people in 30 days", *c.SeatLimit)
+		}
+	case ConditionAllowedGroups:
+		if len(c.AllowedGroups) > 0 {
+			return "only for " + strings.Join(c.AllowedGroups, ", ")
+		}
+	case ConditionForbiddenScopes:
+		if len(c.ForbiddenScopes) > 0 {
+			return "no access granted with " + strings.Join(c.ForbiddenScopes, ", ")
+		}
+	case ConditionPilotEnd:
+		if c.PilotEnd != nil {
+			return "a pilot until " + c.PilotEnd.UTC().Format("2 January 2006")
+		}
+	}
+	return ""
 }
 
 // ConditionsOf returns an app's checkable conditions (empty when none are set).

@@ -163,6 +163,14 @@ func (s *Service) UpdateApp(ctx context.Context, actor audit.Actor, slug string,
 		return App{}, err
 	}
 	a, err := in.validate(cats)
+	var checks Conditions
+	if in.Checks != nil {
+		var cerr error
+		if checks, cerr = s.ParseConditions(ctx, *in.Checks); cerr == nil && !checks.Empty() && a.Status != StatusApprovedWithConditions {
+			cerr = (errs.Fields{"checks": "Checked conditions go with an approval with conditions: choose that status, or clear them."}).Err()
+		}
+		err = errs.Merge(err, cerr)
+	}
 	if err != nil {
 		return App{}, err
 	}
@@ -184,6 +192,9 @@ func (s *Service) UpdateApp(ctx context.Context, actor audit.Actor, slug string,
 		}
 		if err != nil {
 			return fmt.Errorf("update app %s: %w", slug, err)
+		}
+		if in.Checks != nil {
+			return SaveConditionsTx(ctx, tx, a.ID, checks, a.UpdatedAt)
 		}
 		return nil
 	}, slug, a.Slug)

@@ -114,13 +114,9 @@ type ConditionsWorker struct {
 	Store *Store
 }
 
-// Work evaluates every condition; the findings it opens are logged for now.
+// Work evaluates every condition and sends security one digest of the findings it opened.
 func (w *ConditionsWorker) Work(ctx context.Context, _ *river.Job[ConditionsArgs]) error {
-	opened, err := w.Store.EvaluateConditions(ctx)
-	for _, f := range opened {
-		slog.InfoContext(ctx, "discovery: usage outside an app's conditions", "app", f.AppSlug, "condition", f.Kind, "people", f.PeopleCount)
-	}
-	return err
+	return w.Store.EvaluateAndAnnounce(ctx)
 }
 
 // ConditionsPeriodic evaluates the conditions every night (a pilot ends, a window moves) and at

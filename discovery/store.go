@@ -87,6 +87,8 @@ type Store struct {
 	// pruned would count them twice in the rollups.
 	Retention time.Duration
 	jobs      *jobs.Jobs // set by RegisterJobs; imports ask it to recount the trend
+	// findingsNotifier sends security the digest of new findings; nil sends nothing.
+	findingsNotifier FindingsNotifier
 }
 
 // NewStore returns the discovery store on d.

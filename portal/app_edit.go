@@ -45,6 +45,12 @@ func appInputFrom(c *gin.Context) catalog.AppInput {
 	}
 }
 
+// conditionsInputFrom reads the checkable conditions' fields of a form.
+func conditionsInputFrom(c *gin.Context) catalog.ConditionsInput {
+	return catalog.ConditionsInput{SeatLimit: c.PostForm("seat_limit"), AllowedGroups: c.PostForm("allowed_groups"),
+		ForbiddenScopes: c.PostForm("forbidden_scopes"), PilotEnd: c.PostForm("pilot_end")}
+}
+
 func (s *Server) newAppForm(c *gin.Context) {
 	v, err := s.appFormView(c, false, "", catalog.AppInput{Name: c.Query("name"), Status: string(catalog.StatusUnderReview)}, nil)
 	if err != nil {
@@ -70,7 +76,15 @@ func (s *Server) editAppForm(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	v, err := s.appFormView(c, true, a.Slug, catalog.InputOf(a), nil)
+	checks, err := s.catalog.ConditionsOf(c.Request.Context(), a.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	in := catalog.InputOf(a)
+	ci := catalog.InputOfConditions(checks)
+	in.Checks = &ci
+	v, err := s.appFormView(c, true, a.Slug, in, nil)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -80,6 +94,8 @@ func (s *Server) editAppForm(c *gin.Context) {
 
 func (s *Server) updateApp(c *gin.Context) {
 	in := appInputFrom(c)
+	ci := conditionsInputFrom(c)
+	in.Checks = &ci
 	a, err := s.catalog.UpdateApp(c.Request.Context(), actorOf(c), c.Param("slug"), in)
 	if s.formFailed(c, err, true, c.Param("slug"), in) {
 		return
@@ -129,6 +145,10 @@ func (s *Server) appPageWithErrors(c *gin.Context, err error, form map[string]st
 	}
 	v := appView{AppDetail: d, CanEdit: true, IdentifierKinds: catalog.IdentifierKinds, Errors: fields, Form: form}
 	if v.AlternativeChoices, derr = s.usableApps(c); derr != nil {
+		s.fail(c, derr)
+		return
+	}
+	if v.Findings, derr = s.activeFindings(c, d.App.Slug); derr != nil {
 		s.fail(c, derr)
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/requests"
+	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
@@ -140,6 +141,10 @@ func (s *Server) renderApp(c *gin.Context, status int, fieldErrs map[string]stri
 			s.fail(c, err)
 			return
 		}
+		if v.Findings, err = s.activeFindings(c, d.App.Slug); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	s.render(c, status, "app", d.App.Name, v)
 }
@@ -155,6 +160,20 @@ type appView struct {
 	AlternativeChoices []catalog.IndexDoc
 	Errors             map[string]string
 	Form               map[string]string
+	// Findings are the app's findings that are not resolved, for security.
+	Findings []discovery.Finding
+}
+
+// activeFindings lists the findings of the app slug that are not resolved.
+func (s *Server) activeFindings(c *gin.Context, slug string) ([]discovery.Finding, error) {
+	if s.discovery == nil {
+		return nil, nil
+	}
+	list, err := s.discovery.Findings(c.Request.Context(), discovery.FindingFilter{App: slug})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(f discovery.Finding) bool { return f.Status == discovery.FindingResolved }), nil
 }
 
 // usableApps lists approved apps, for the alternative picker.

@@ -25,6 +25,8 @@ type homeView struct {
 	MoreReviews  int
 	Recent       []catalog.App
 	MyApps       []myApp
+	// Notices are the apps the person uses outside their checked conditions.
+	Notices []conditionNotice
 }
 
 // homeListMax is how many rows each list on the home page shows before "see all".
@@ -91,6 +93,10 @@ func (s *Server) home(c *gin.Context) {
 		}
 	}
 	if v.Recent, err = s.catalog.RecentlyApproved(ctx, homeListMax); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if v.Notices, err = s.conditionNotices(c, p.User.Email, p.User.ID); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -323,6 +323,9 @@ type requestView struct {
 	Outcomes        []requests.Outcome
 	Recommendations []requests.Recommendation
 	Answers         []catalog.Answer
+	// Form is what the decision form was sent with, to show it again beside its errors; on
+	// first view it holds the app's checked conditions.
+	Form map[string]string
 }
 
 // certOption is a certification on the review form.
@@ -395,10 +398,11 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 	open := r.State.Open()
 	v.CanWithdraw = open && v.IsRequester
 	v.CanSupport = open && !v.IsRequester
-	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == requests.StateSubmitted || r.State == requests.StateInReview)
+	v.CanReview = roles.Has(auth.RoleSecurity) && (r.State == requests.StateSubmitted || r.State == requests.StateInReview) && r.Kind != requests.KindException
 	v.CanOpenVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateReviewed && r.Kind == requests.KindNewApp
 	v.CanVote = roles.Has(auth.RoleCommittee) && r.State == requests.StateVoting
-	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == requests.StateVoteClosed || (r.Kind == requests.KindAccess && r.State == requests.StateReviewed))
+	v.CanDecide = roles.Has(auth.RoleSecurity) && (r.State == requests.StateVoteClosed || (r.Kind == requests.KindAccess && r.State == requests.StateReviewed) ||
+		(r.Kind == requests.KindException && r.State.Open()))
 	v.CanCloseVote = v.CanVote && s.isChair(principalOf(c))
 	if v.Vote, err = s.voteViewOf(c, r); err != nil {
 		s.fail(c, err)
@@ -416,6 +420,10 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 		}
 	}
 	if v.CanDecide {
+		if v.Form, err = s.decisionForm(c, r); err != nil {
+			s.fail(c, err)
+			return
+		}
 		if v.Categories, err = s.catalog.Categories(ctx); err != nil {
 			s.fail(c, err)
 			return
@@ -434,6 +442,30 @@ func (s *Server) renderRequest(c *gin.Context, status int, fieldErrs map[string]
 		}
 	}
 	s.render(c, status, "request", r.AppName, v)
+}
+
+// decisionForm is the decision form's values: as sent when it comes back with errors, else
+// the suggested conditions and the app's checked conditions.
+func (s *Server) decisionForm(c *gin.Context, r requests.Request) (map[string]string, error) {
+	form := map[string]string{}
+	if c.Request.Method == http.MethodPost {
+		for _, k := range []string{"outcome", "category", "conditions", "rationale", "pilot_ends_at", "what_would_change", "settle_app",
+			"seat_limit", "allowed_groups", "forbidden_scopes", "check_pilot_end"} {
+			form[k] = c.PostForm(k)
+		}
+		form["sent"] = "yes"
+		return form, nil
+	}
+	if r.AppID == nil || r.Kind == requests.KindException {
+		return form, nil
+	}
+	checks, err := s.catalog.ConditionsOf(c.Request.Context(), *r.AppID)
+	if err != nil {
+		return nil, err
+	}
+	ci := catalog.InputOfConditions(checks)
+	form["seat_limit"], form["allowed_groups"], form["forbidden_scopes"] = ci.SeatLimit, ci.AllowedGroups, ci.ForbiddenScopes
+	return form, nil
 }
 
 // requestAction runs one change on a request and comes back to its page, showing field errors
@@ -479,6 +511,7 @@ func (s *Server) requestRoutes() []route {
 		{"POST", "/requests", employee, s.propose},
 		{"GET", "/requests/:id", employee, s.requestPage},
 		{"POST", "/apps/:slug/access", employee, s.requestAccess},
+		{"POST", "/apps/:slug/exception", employee, s.askException},
 		{"GET", "/voting", access{Role: auth.RoleCommittee}, s.votingQueue},
 		{"GET", "/reviews", security, s.reviewQueue},
 		{"POST", "/requests/:id/comments", employee, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
@@ -532,7 +565,8 @@ func (s *Server) requestRoutes() []route {
 		{"POST", "/requests/:id/decide", security, act(func(c *gin.Context, m requests.Member, id int64) (string, error) {
 			in := requests.DecisionInput{Outcome: requests.Outcome(c.PostForm("outcome")),
 				Conditions: c.PostForm("conditions"), Rationale: c.PostForm("rationale"), WhatWouldChange: c.PostForm("what_would_change"),
-				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category"), SettleApp: c.PostForm("settle_app") == "yes"}
+				Alternatives: splitParams(c.PostFormArray("alternatives")), Category: c.PostForm("category"), SettleApp: c.PostForm("settle_app") == "yes",
+				Checks: conditionsInputFrom(c), CheckPilotEnd: c.PostForm("check_pilot_end") == "yes"}
 			if v := strings.TrimSpace(c.PostForm("pilot_ends_at")); v != "" {
 				t, err := time.Parse("2006-01-02", v)
 				if err != nil {

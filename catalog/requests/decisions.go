@@ -280,6 +280,10 @@ type DecisionInput struct {
 	// alternatives, so the next person does not start from scratch. A proposal's decision
 	// always does.
 	SettleApp bool
+	// Checks are the checkable conditions of an approval with conditions, as typed; they go
+	// to the app with the rest of the decision. CheckPilotEnd adds the pilot's end as one.
+	Checks        catalog.ConditionsInput
+	CheckPilotEnd bool
 }
 
 func (in DecisionInput) validate() error {
@@ -307,15 +311,16 @@ func (in DecisionInput) validate() error {
 // Decide records the decision and, in the same transaction, sets the app's catalogue status
 // (creating the app for a proposal), its alternatives, and queues its index sync.
 func (s *Service) Decide(ctx context.Context, m Member, id int64, in DecisionInput) (Request, error) {
-	if err := in.validate(); err != nil {
+	checks, err := s.decisionChecks(ctx, in)
+	if err = errs.Merge(in.validate(), err); err != nil {
 		return Request{}, err
 	}
 	var out Request
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		out, err = s.step(ctx, tx, id, &transition{action: ActionDecide, by: &m, note: string(in.Outcome), event: "decided", outcome: string(in.Outcome),
 			set: func(tx *sqlx.Tx, r *Request) (string, []any, error) {
-				if err := s.settleApp(ctx, tx, r, in); err != nil {
+				if err := s.settleApp(ctx, tx, r, in, checks); err != nil {
 					return "", nil, err
 				}
 				r.Outcome, r.Rationale = in.Outcome, strings.TrimSpace(in.Rationale)
@@ -327,11 +332,29 @@ func (s *Service) Decide(ctx context.Context, m Member, id int64, in DecisionInp
 	return out, err
 }
 
+// decisionChecks reads the checkable conditions of a decision, with field errors for bad
+// ones and for conditions on an outcome that has none.
+func (s *Service) decisionChecks(ctx context.Context, in DecisionInput) (catalog.Conditions, error) {
+	ci, f := in.Checks, errs.Fields{}
+	if in.CheckPilotEnd {
+		if in.PilotEndsAt == nil {
+			f.Add("pilot_ends_at", "Give the pilot's end date to have use after it checked.")
+		} else {
+			ci.PilotEnd = in.PilotEndsAt.UTC().Format(time.DateOnly)
+		}
+	}
+	checks, err := s.catalog.ParseConditions(ctx, ci)
+	if err == nil && !checks.Empty() && in.Outcome != OutcomeApprovedWithConditions {
+		f.Add("checks", "Checked conditions go with an approval with conditions.")
+	}
+	return checks, errs.Merge(err, f.Err())
+}
+
 // settleApp brings the catalogue in line with a decision on r: a proposal of an app not yet
 // catalogued creates it (its review's answers start the risk profile), and a proposal's app
 // takes the decision's status and alternatives. An access request leaves the app alone unless
 // the decision says to settle it too.
-func (s *Service) settleApp(ctx context.Context, tx *sqlx.Tx, r *Request, in DecisionInput) error {
+func (s *Service) settleApp(ctx context.Context, tx *sqlx.Tx, r *Request, in DecisionInput, checks catalog.Conditions) error {
 	now := s.now()
 	var app catalog.App
 	if r.AppID == nil {
@@ -357,10 +380,21 @@ func (s *Service) settleApp(ctx context.Context, tx *sqlx.Tx, r *Request, in Dec
 		app = a
 	}
 	if r.Kind != KindNewApp && !in.SettleApp {
+		if !checks.Empty() {
+			return &errs.Error{Code: errs.Invalid, Message: "Checked conditions belong to the app.", Fields: map[string]string{
+				"settle_app": "Checked conditions belong to the app: tick the box to make this the catalogue's decision too, or clear them."}}
+		}
 		return nil
 	}
-	return s.catalog.SettleAppTx(ctx, tx, app, catalog.AppDecision{Status: in.Outcome.AppStatus(), Conditions: in.Conditions,
-		Rationale: in.Rationale, WhatWouldChange: in.WhatWouldChange, Alternatives: in.Alternatives}, now)
+	if err := s.catalog.SettleAppTx(ctx, tx, app, catalog.AppDecision{Status: in.Outcome.AppStatus(), Conditions: in.Conditions,
+		Rationale: in.Rationale, WhatWouldChange: in.WhatWouldChange, Alternatives: in.Alternatives}, now); err != nil {
+		return err
+	}
+	if in.Outcome != OutcomeApprovedWithConditions {
+		// Conditions the app had stop with the approval they went with.
+		return catalog.SaveConditionsTx(ctx, tx, app.ID, catalog.Conditions{}, now)
+	}
+	return catalog.SaveConditionsTx(ctx, tx, app.ID, checks, now)
 }
 
 // Review returns security's checklist, if there is one.

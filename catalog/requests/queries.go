@@ -165,10 +165,10 @@ func (s *Service) Comments(ctx context.Context, id int64) ([]Comment, error) {
 
 // reviewWhere selects the requests waiting for security: to be reviewed, to have the review
 // finished, or to be decided (after the vote, or straight after review for access).
-const reviewWhere = `(r.state IN (?, ?, ?) OR (r.state = ? AND r.kind = ?))`
+const reviewWhere = `(r.state IN (?, ?, ?) OR (r.state = ? AND r.kind IN (?, ?)))`
 
 func reviewArgs() []any {
-	return []any{StateSubmitted, StateInReview, StateVoteClosed, StateReviewed, KindAccess}
+	return []any{StateSubmitted, StateInReview, StateVoteClosed, StateReviewed, KindAccess, KindException}
 }
 
 // ReviewQueue lists the requests waiting for security, oldest first.
@@ -178,6 +178,9 @@ func (s *Service) ReviewQueue(ctx context.Context) ([]RequestSummary, error) {
 
 // WaitingFor says what a request in the review queue needs from security next.
 func (r Request) WaitingFor() string {
+	if r.Kind == KindException && r.State.Open() {
+		return "Decide"
+	}
 	switch r.State {
 	case StateSubmitted:
 		return "Start the review"
@@ -233,7 +236,8 @@ func (s *Service) OpenRequestFor(ctx context.Context, appID *int64, name string)
 	var list []RequestSummary
 	var err error
 	if appID != nil {
-		list, err = s.listRequests(ctx, "WHERE r.app_id = ? AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", append([]any{*appID}, open...)...)
+		// An exception is one person's: nobody else supports it.
+		list, err = s.listRequests(ctx, "WHERE r.app_id = ? AND r.kind <> ? AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", append([]any{*appID, KindException}, open...)...)
 	} else {
 		list, err = s.listRequests(ctx, "WHERE r.kind = ? AND LOWER(r.app_name) = LOWER(?) AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", append([]any{KindNewApp, strings.TrimSpace(name)}, open...)...)
 	}

@@ -150,7 +150,7 @@ func (s *Service) RequestAccess(ctx context.Context, m Member, slug, useCase str
 	}
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		// Asking again while the first request waits adds nothing: the first one is the answer.
-		if prev, ok, err := pendingAccessRequest(ctx, tx, a.ID, m.UserID); err != nil || ok {
+		if prev, ok, err := pendingRequest(ctx, tx, KindAccess, a.ID, m.UserID); err != nil || ok {
 			r = prev
 			return err
 		}
@@ -174,15 +174,15 @@ func (s *Service) RequestAccess(ctx context.Context, m Member, slug, useCase str
 	return r, err
 }
 
-// pendingAccessRequest finds the person's oldest open access request for the app, if any.
-func pendingAccessRequest(ctx context.Context, tx *sqlx.Tx, appID, userID int64) (Request, bool, error) {
+// pendingRequest finds the person's oldest open request of kind for the app, if any.
+func pendingRequest(ctx context.Context, tx *sqlx.Tx, kind RequestKind, appID, userID int64) (Request, bool, error) {
 	var open []any
 	for _, st := range RequestStates {
 		if st.Open() {
 			open = append(open, st)
 		}
 	}
-	q, args, err := sqlx.In("SELECT id FROM requests WHERE kind = ? AND app_id = ? AND requester_id = ? AND state IN (?) ORDER BY id LIMIT 1", KindAccess, appID, userID, open)
+	q, args, err := sqlx.In("SELECT id FROM requests WHERE kind = ? AND app_id = ? AND requester_id = ? AND state IN (?) ORDER BY id LIMIT 1", kind, appID, userID, open)
 	if err != nil {
 		return Request{}, false, err
 	}
@@ -192,7 +192,7 @@ func pendingAccessRequest(ctx context.Context, tx *sqlx.Tx, appID, userID int64)
 		return Request{}, false, nil
 	}
 	if err != nil {
-		return Request{}, false, fmt.Errorf("find pending access request: %w", err)
+		return Request{}, false, fmt.Errorf("find pending %s request: %w", kind, err)
 	}
 	r, err := requestByID(ctx, tx, id)
 	r.Existing = true
@@ -267,7 +267,7 @@ func (s *Service) checkDuplicate(ctx context.Context, name, website string) erro
 	if ok {
 		d := &DuplicateError{App: &a}
 		// An app under review may already have a request people can back.
-		open, err := s.listRequests(ctx, "WHERE r.app_id = ? AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", a.ID, StateSubmitted, StateInReview, StateReviewed, StateVoting, StateVoteClosed)
+		open, err := s.listRequests(ctx, "WHERE r.app_id = ? AND r.kind <> ? AND r.state IN (?, ?, ?, ?, ?) ORDER BY r.id", a.ID, KindException, StateSubmitted, StateInReview, StateReviewed, StateVoting, StateVoteClosed)
 		if err != nil {
 			return err
 		}

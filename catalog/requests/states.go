@@ -21,13 +21,29 @@ const (
 	KindAccess RequestKind = "access"
 	// KindNewApp proposes an app that is not approved yet.
 	KindNewApp RequestKind = "new_app"
+	// KindException asks security to let one person use an app outside its checked
+	// conditions. Security decides it without the committee.
+	KindException RequestKind = "exception"
 )
 
 // RequestKinds lists every kind.
-var RequestKinds = []RequestKind{KindAccess, KindNewApp}
+var RequestKinds = []RequestKind{KindAccess, KindNewApp, KindException}
 
 // Valid reports whether k is a known kind.
 func (k RequestKind) Valid() bool { return slices.Contains(RequestKinds, k) }
+
+// Label names the kind for people: "Access request".
+func (k RequestKind) Label() string {
+	switch k {
+	case KindAccess:
+		return "Access request"
+	case KindNewApp:
+		return "Proposal of a new app"
+	case KindException:
+		return "Exception to the conditions"
+	}
+	return string(k)
+}
 
 // RequestState is where a request stands.
 //
@@ -263,6 +279,10 @@ func NextState(kind RequestKind, from RequestState, action RequestAction, actor 
 	case action == ActionDecide && kind == KindAccess && from == StateReviewed:
 		// Access to an app the catalogue already knows needs no committee unless security
 		// wants one; a proposal for a new app always goes to the vote.
+		return StateDecided, nil
+	case action == ActionDecide && kind == KindException && (from == StateSubmitted || from == StateInReview || from == StateReviewed):
+		// The app was reviewed when its conditions were set: an exception for one person
+		// needs security's word, not another checklist.
 		return StateDecided, nil
 	case action == ActionWithdraw && from.Open():
 		return StateWithdrawn, nil

@@ -57,6 +57,12 @@ func legalMoves(kind RequestKind) map[move]RequestState {
 		m[move{StateSubmitted, ActionGrantAccess}] = StateDecided // the app is already approved
 		m[move{StateReviewed, ActionDecide}] = StateDecided       // security decides without a vote
 	}
+	if kind == KindException {
+		// Security decides an exception to an app's conditions at any point before the vote.
+		m[move{StateSubmitted, ActionDecide}] = StateDecided
+		m[move{StateInReview, ActionDecide}] = StateDecided
+		m[move{StateReviewed, ActionDecide}] = StateDecided
+	}
 	return m
 }
 

@@ -116,6 +116,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	dm.discovery.Retention = cfg.UsageRetention
 	dm.requests.SetUsageCounter(dm.discovery)
 	dm.catalog.SetGroupDirectory(dm.discovery)
+	dm.discovery.SetFindingsNotifier(findingsNotifier{n: n, j: dm.jobs})
 	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	dm.discovery.RegisterPullJobs(dm.jobs, nil)
 	return dm, nil

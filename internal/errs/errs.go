@@ -89,6 +89,28 @@ func (f Fields) Err() error {
 	return &Error{Code: Invalid, Message: "Please correct the highlighted fields.", Fields: f}
 }
 
+// Merge joins the field errors of several validations into one Invalid error, so a form
+// shows every mistake at once; nil errors are skipped. Any error that is not Invalid wins.
+func Merge(list ...error) error {
+	f := Fields{}
+	for _, err := range list {
+		if err == nil {
+			continue
+		}
+		e, ok := As(err)
+		if !ok || e.Code != Invalid {
+			return err
+		}
+		for k, v := range e.Fields {
+			f.Add(k, v)
+		}
+		if len(e.Fields) == 0 {
+			return err
+		}
+	}
+	return f.Err()
+}
+
 // CodeOf returns the code of the first *Error in err's chain, or Internal.
 func CodeOf(err error) Code {
 	var e *Error
