@@ -10,6 +10,7 @@ import (
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/requests"
+	"github.com/pavedhq/paved/discovery/actions"
 )
 
 // homeView is the landing page: for signed-out visitors what Paved is; for people signed in
@@ -25,6 +26,8 @@ type homeView struct {
 	MoreReviews  int
 	Recent       []catalog.App
 	MyApps       []myApp
+	// Removed are the recent actions that took away this person's access to an app.
+	Removed []actions.Notice
 }
 
 // homeListMax is how many rows each list on the home page shows before "see all".
@@ -98,6 +101,7 @@ func (s *Server) home(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	v.Removed = s.actionNotices(c, p.User.Email)
 	s.render(c, http.StatusOK, "home", "Home", v)
 }
 

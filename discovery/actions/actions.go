@@ -93,6 +93,21 @@ func InfoOf(k Kind) (KindInfo, bool) {
 	return KindInfos[i], true
 }
 
+// KindsFor lists the kinds that can act on a discovered app: those of the providers it was seen
+// at, under an id that provider knows it by.
+func KindsFor(app discovery.DiscoveredApp) []KindInfo {
+	var out []KindInfo
+	for _, k := range KindInfos {
+		for _, u := range app.Sources {
+			if strings.HasPrefix(u.Identifier, identifierPrefix[k.Source]) {
+				out = append(out, k)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // identifierPrefix is the discovery identifier kind that names an app at each source kind.
 var identifierPrefix = map[string]string{
 	discovery.FormatGoogle: discovery.KeyGoogle,
