@@ -22,6 +22,7 @@ var ErrCredentials = errors.New("the identity provider refused the source's cred
 func Providers(h *discovery.ProviderHTTP) map[string]Provider {
 	return map[string]Provider{
 		discovery.FormatGoogle: &Google{HTTP: h},
+		discovery.FormatEntra:  &Entra{HTTP: h},
 	}
 }
 
