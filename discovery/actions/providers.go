@@ -23,6 +23,7 @@ func Providers(h *discovery.ProviderHTTP) map[string]Provider {
 	return map[string]Provider{
 		discovery.FormatGoogle: &Google{HTTP: h},
 		discovery.FormatEntra:  &Entra{HTTP: h},
+		discovery.FormatOkta:   &Okta{HTTP: h},
 	}
 }
 
