@@ -344,6 +344,19 @@ func (h *PullHTTP) httpClient() *http.Client {
 // entraCredential returns the Graph credential of src: minted from its client credentials, or
 // its bearer token.
 func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credential, *EntraCredentials, error) {
+	return entraCredential(ctx, &p.PullHTTP, &p.tokens, src, p.TokenURL, orDefault(p.Scope, EntraGraphScope))
+}
+
+// googleCredential returns the Reports API credential of src: minted with the service account's
+// key for the subject, or its bearer token.
+func (p *GooglePuller) googleCredential(ctx context.Context, src Source) (*credential, error) {
+	return googleCredential(ctx, &p.PullHTTP, &p.tokens, src, []string{orDefault(p.Scope, GoogleReportsScope)})
+}
+
+// entraCredential returns the Graph credential of src for scope, minted with h's client through
+// cache from the client credentials (token endpoint tokenURL, default EntraTokenURL), or its
+// bearer token.
+func entraCredential(ctx context.Context, h *PullHTTP, cache *tokenCache, src Source, tokenURL, scope string) (*credential, *EntraCredentials, error) {
 	creds, err := parseEntraSecret(src.Secret)
 	if err != nil {
 		return nil, nil, err
@@ -351,8 +364,7 @@ func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credent
 	if creds == nil {
 		return staticCredential("Bearer " + strings.TrimSpace(src.Secret)), nil, nil
 	}
-	tokenURL := strings.ReplaceAll(orDefault(p.TokenURL, EntraTokenURL), "{tenant}", creds.TenantID)
-	scope := orDefault(p.Scope, EntraGraphScope)
+	tokenURL = strings.ReplaceAll(orDefault(tokenURL, EntraTokenURL), "{tenant}", creds.TenantID)
 	conf := &clientcredentials.Config{
 		ClientID:     creds.ClientID,
 		ClientSecret: creds.ClientSecret,
@@ -363,13 +375,13 @@ func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credent
 		AuthStyle: oauth2.AuthStyleInParams,
 	}
 	what := fmt.Sprintf("app %s in tenant %s", creds.ClientID, creds.TenantID)
-	return p.tokens.credential(cacheKey(tokenURL, scope, creds.ClientID, creds.ClientSecret),
-		conf.TokenSource(p.oauthContext(ctx)), what, tokenURL), creds, nil
+	return cache.credential(cacheKey(tokenURL, scope, creds.ClientID, creds.ClientSecret),
+		conf.TokenSource(h.oauthContext(ctx)), what, tokenURL), creds, nil
 }
 
-// googleCredential returns the Reports API credential of src: minted with the service account's
-// key for the subject, or its bearer token.
-func (p *GooglePuller) googleCredential(ctx context.Context, src Source) (*credential, error) {
+// googleCredential returns the credential of src for scopes, minted with h's client through cache
+// with the service account's key for the subject, or its bearer token.
+func googleCredential(ctx context.Context, h *PullHTTP, cache *tokenCache, src Source, scopes []string) (*credential, error) {
 	key, err := parseGoogleSecret(src.Secret)
 	if err != nil {
 		return nil, err
@@ -377,16 +389,15 @@ func (p *GooglePuller) googleCredential(ctx context.Context, src Source) (*crede
 	if key == nil {
 		return staticCredential("Bearer " + strings.TrimSpace(src.Secret)), nil
 	}
-	scope := orDefault(p.Scope, GoogleReportsScope)
 	conf := &jwt.Config{
 		Email:        key.ClientEmail,
 		PrivateKey:   []byte(key.PrivateKey),
 		PrivateKeyID: key.PrivateKeyID,
 		Subject:      key.Subject,
-		Scopes:       []string{scope},
+		Scopes:       scopes,
 		TokenURL:     key.TokenURI,
 	}
 	what := fmt.Sprintf("service account %s acting as %s", key.ClientEmail, key.Subject)
-	return p.tokens.credential(cacheKey(key.TokenURI, scope, key.ClientEmail, key.Subject, key.PrivateKey),
-		conf.TokenSource(p.oauthContext(ctx)), what, key.TokenURI), nil
+	return cache.credential(cacheKey(key.TokenURI, strings.Join(scopes, " "), key.ClientEmail, key.Subject, key.PrivateKey),
+		conf.TokenSource(h.oauthContext(ctx)), what, key.TokenURI), nil
 }
