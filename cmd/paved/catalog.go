@@ -121,7 +121,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	dm.discovery.RegisterPullJobs(dm.jobs, nil)
 	dm.actions = actions.New(actions.Deps{DB: d, Jobs: dm.jobs, Discovery: dm.discovery, Catalog: dm.catalog,
-		Providers: map[string]actions.Provider{}, Sources: dm.discovery.Source, Notifier: n, Logger: log})
+		Providers: actions.Providers(&discovery.ProviderHTTP{}), Sources: dm.discovery.SourceWithSecret, Notifier: n, Logger: log})
 	dm.actions.RegisterJobs(dm.jobs)
 	return dm, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/discovery/actions"
+	"github.com/pavedhq/paved/discovery/actions/providertest"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
@@ -150,6 +151,12 @@ func googleLog(now time.Time, who ...string) string {
 
 func newEnv(t *testing.T, b testutil.Backend, sources actions.SourceLoader) *env {
 	t.Helper()
+	return newEnvWith(t, b, sources, nil)
+}
+
+// newEnvWith is newEnv with the dependencies changed by change before the service starts.
+func newEnvWith(t *testing.T, b testutil.Backend, sources actions.SourceLoader, change func(*actions.Deps)) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{d: b.Open(t), now: time.Now().UTC().Truncate(time.Second), prov: newMem(people...)}
 	e.disc = discovery.NewStore(e.d)
@@ -178,6 +185,9 @@ func newEnv(t *testing.T, b testutil.Backend, sources actions.SourceLoader) *env
 	e.deps = actions.Deps{DB: e.d, Discovery: e.disc, Sources: sources,
 		Providers: map[string]actions.Provider{discovery.FormatGoogle: e.prov, discovery.FormatEntra: e.prov},
 		Notifier:  notify.New(notify.Config{SMTP: notify.SMTPConfig{Host: "127.0.0.1", From: "Paved <paved@example.com>"}, BaseURL: "https://paved.example.com"})}
+	if change != nil {
+		change(&e.deps)
+	}
 	e.start(t)
 	return e
 }
@@ -591,6 +601,82 @@ func TestUndo(t *testing.T) {
 			}
 			if ns, _ := e.svc.Notices(ctx, "p1@example.com"); len(ns) != 0 {
 				t.Errorf("an undone action is still on the home page: %+v", ns)
+			}
+		})
+	}
+}
+
+// TestGoogleCrashResumesWithoutRevokingTwice runs the job against the Directory API stand-in:
+// the first attempt stops after one revocation, a token is revoked meanwhile by its owner, and
+// the restarted job revokes each remaining token exactly once.
+func TestGoogleCrashResumesWithoutRevokingTwice(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			g := providertest.NewGoogle(t)
+			for _, p := range people {
+				g.AddToken(p, clientID, "Miro", "https://www.googleapis.com/auth/drive")
+			}
+			g.AddToken("p1@example.com", "other.apps.googleusercontent.com", "Other", "email")
+			g.SetPageSize(2)
+			h := &discovery.ProviderHTTP{}
+			h.Sleep = func(context.Context, time.Duration) error { return nil }
+			e := newEnvWith(t, b, func(_ context.Context, id int64) (discovery.Source, error) {
+				src := g.Source()
+				src.ID = id
+				return src, nil
+			}, func(d *actions.Deps) { d.Providers = actions.Providers(h) })
+			ctx := context.Background()
+			r := revokeAll()
+			r.App, r.DiscoveredAppID = "", e.app
+			a := e.preview(t, r)
+			if len(a.Steps) != 3 || g.Count("DELETE", "/") != 0 {
+				t.Fatalf("preview: %d steps, %d deletions", len(a.Steps), g.Count("DELETE", "/"))
+			}
+
+			stopped := make(chan struct{})
+			var once sync.Once
+			actions.SetAfterStep(e.svc, func(_ int64, n int) error {
+				if n == 1 {
+					once.Do(func() { close(stopped) })
+					return errors.New("process killed")
+				}
+				return nil
+			})
+			g.RateLimitNext(1, 1) // the first revocation waits out a 429 first
+			if _, err := e.svc.Approve(ctx, bob, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-stopped:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the job never ran")
+			}
+			e.stop(t)
+			g.RevokeMeanwhile("p3@example.com", clientID) // its step will meet a 404: done
+			g.FailNext(1)                                 // and the next request a 503, retried
+
+			e.start(t)
+			done := e.wait(t, a.ID)
+			if done.State != actions.StateDone || done.Counts.Done != 3 {
+				t.Fatalf("after the restart: %s %+v %+v", done.State, done.Counts, done.Steps)
+			}
+			for _, p := range people {
+				if g.HasToken(p, clientID) {
+					t.Errorf("%s still holds a token", p)
+				}
+			}
+			if !g.HasToken("p1@example.com", "other.apps.googleusercontent.com") {
+				t.Error("another app's token was revoked")
+			}
+			// One DELETE per person, plus the 429 and the 503 that were answered before the
+			// request went through: nothing was revoked twice.
+			if n := g.Count("DELETE", "/"); n != 3+2 {
+				t.Errorf("%d DELETE requests, want 3 and the two refused: %v", n, g.Requests())
+			}
+			for _, p := range people {
+				if n := e.emailsTo(t, p); n != 1 {
+					t.Errorf("%s got %d e-mails", p, n)
+				}
 			}
 		})
 	}
