@@ -57,6 +57,20 @@ func (s *Server) newActionForm(c *gin.Context) {
 	r.AppSlug = strings.TrimSpace(c.Query("slug"))
 	if r.FindingID > 0 {
 		r.People = actions.PeopleFinding
+		if f, err := s.discovery.Finding(c.Request.Context(), r.FindingID); err == nil && r.DiscoveredAppID == 0 {
+			if id, err := s.actions.DiscoveredAppOf(c.Request.Context(), f.AppSlug); err == nil {
+				r.DiscoveredAppID = id
+			}
+		}
+	}
+	if r.AppSlug != "" && r.DiscoveredAppID == 0 {
+		// A catalogue decision: act on the app discovery saw under it.
+		id, err := s.actions.DiscoveredAppOf(c.Request.Context(), r.AppSlug)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		r.DiscoveredAppID, r.AppSlug = id, ""
 	}
 	s.renderActionForm(c, http.StatusOK, r, nil)
 }

@@ -221,6 +221,12 @@ func (s *Service) alternatives(ctx context.Context, slug, name string) ([]Altern
 	return alts, "/apps/" + url.PathEscape(slug)
 }
 
+// DiscoveredAppOf is the discovered app linked to a catalogue app, the most used when several
+// are: where a catalogue decision is carried to the providers.
+func (s *Service) DiscoveredAppOf(ctx context.Context, slug string) (int64, error) {
+	return discoveredAppOfSlug(ctx, s.db, slug)
+}
+
 // Get returns an action with its steps.
 func (s *Service) Get(ctx context.Context, id int64) (Action, error) {
 	a, err := getAction(ctx, s.db, id)
