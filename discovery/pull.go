@@ -210,7 +210,7 @@ func (s *Store) updateSource(ctx context.Context, actor audit.Actor, id int64, a
 			return fmt.Errorf("update source %d: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrUnknownSource
+			return &errs.Error{Code: errs.NotFound, Message: "No such source.", Err: ErrUnknownSource}
 		}
 		return audit.Append(ctx, tx, s.now(), actor, action, "discovery_source", fmt.Sprint(id), details)
 	})

@@ -3,6 +3,7 @@ package discovery_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ func TestSourceActionsFlag(t *testing.T) {
 			if !strings.Contains(string(raw), `"actions":true`) || strings.Contains(string(raw), "tok\"") {
 				t.Fatalf("source JSON = %s", raw)
 			}
-			if err := st.SetSourceActions(ctx, audit.System, 9999, true); err != discovery.ErrUnknownSource {
+			if err := st.SetSourceActions(ctx, audit.System, 9999, true); !errors.Is(err, discovery.ErrUnknownSource) {
 				t.Fatalf("unknown source: %v", err)
 			}
 

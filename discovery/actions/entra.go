@@ -322,17 +322,16 @@ func (e *Entra) Undo(ctx context.Context, src discovery.Source, k Kind, s Step) 
 			return err
 		}
 		q := url.Values{"$filter": {"clientId eq " + odataString(g.ClientID)}, "$top": {e.top()}}
-		have, err := list[entraGrant](ctx, c, graph+"/oauth2PermissionGrants?"+q.Encode())
-		if err != nil {
+		exists := func() (bool, error) {
+			have, err := list[entraGrant](ctx, c, graph+"/oauth2PermissionGrants?"+q.Encode())
+			return slices.ContainsFunc(have, func(h entraGrant) bool {
+				return h.ClientID == g.ClientID && h.ConsentType == g.ConsentType && h.PrincipalID == g.PrincipalID && h.ResourceID == g.ResourceID
+			}), err
+		}
+		return createOnce(ctx, exists, func() error {
+			_, err := c.Request(ctx, http.MethodPost, graph+"/oauth2PermissionGrants", g, nil)
 			return err
-		}
-		if slices.ContainsFunc(have, func(h entraGrant) bool {
-			return h.ClientID == g.ClientID && h.ConsentType == g.ConsentType && h.PrincipalID == g.PrincipalID && h.ResourceID == g.ResourceID
-		}) {
-			return nil
-		}
-		_, err = c.Request(ctx, http.MethodPost, graph+"/oauth2PermissionGrants", g, nil)
-		return err
+		})
 	case EntraRemoveAssignments:
 		var a entraAssignment
 		if err := readData(s.Undo, "undo record", s, &a); err != nil {
@@ -343,15 +342,14 @@ func (e *Entra) Undo(ctx context.Context, src discovery.Source, k Kind, s Step) 
 			return err
 		}
 		path := graph + "/servicePrincipals/" + url.PathEscape(d.ServicePrincipal) + "/appRoleAssignedTo"
-		have, err := list[entraAssignment](ctx, c, path+"?$top="+e.top())
-		if err != nil {
+		exists := func() (bool, error) {
+			have, err := list[entraAssignment](ctx, c, path+"?$top="+e.top())
+			return slices.ContainsFunc(have, func(h entraAssignment) bool { return h.PrincipalID == a.PrincipalID && h.AppRoleID == a.AppRoleID }), err
+		}
+		return createOnce(ctx, exists, func() error {
+			_, err := c.Request(ctx, http.MethodPost, path, a, nil)
 			return err
-		}
-		if slices.ContainsFunc(have, func(h entraAssignment) bool { return h.PrincipalID == a.PrincipalID && h.AppRoleID == a.AppRoleID }) {
-			return nil
-		}
-		_, err = c.Request(ctx, http.MethodPost, path, a, nil)
-		return err
+		})
 	case EntraDisableSignIn:
 		if len(s.Undo) == 0 {
 			return ErrCannotUndo

@@ -243,3 +243,35 @@ func TestEntraCredentialsAndUnknownApp(t *testing.T) {
 		t.Fatal("something was deleted")
 	}
 }
+
+// A change whose reply is lost is retried: a re-created grant is then a conflict, which the undo
+// recognises as done; a delete retried finds nothing, which is done too.
+func TestEntraLostRepliesAreDone(t *testing.T) {
+	tn := entraTenant(t)
+	p := &actions.Entra{HTTP: newHTTP(&waits{})}
+	ctx := context.Background()
+	steps, err := p.Preview(ctx, tn.Source(), actions.EntraRemoveGrants, actions.Target{App: notionApp, People: []string{"ada@corp.example"}})
+	if err != nil || len(steps) != 1 {
+		t.Fatalf("preview: %+v, %v", steps, err)
+	}
+	tn.LoseNextReply(1)
+	if err := p.Do(ctx, tn.Source(), actions.EntraRemoveGrants, steps[0]); err != nil {
+		t.Fatalf("Do with a lost reply: %v", err)
+	}
+	if n := tn.Count("DELETE", "/v1.0/oauth2PermissionGrants/"); n != 2 {
+		t.Fatalf("DELETE requests = %d, want 2", n)
+	}
+	tn.LoseNextReply(1)
+	if err := p.Undo(ctx, tn.Source(), actions.EntraRemoveGrants, steps[0]); err != nil {
+		t.Fatalf("Undo with a lost reply: %v", err)
+	}
+	n := 0
+	for _, g := range tn.Grants(tn.sp) {
+		if ptrStr(g.PrincipalID) == tn.ada {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("ada has %d grants after undo, want 1", n)
+	}
+}

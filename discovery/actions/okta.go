@@ -331,15 +331,17 @@ func (o *Okta) Undo(ctx context.Context, src discovery.Source, k Kind, s Step) e
 		if err := readData(s.Undo, "undo record", s, &u); err != nil {
 			return err
 		}
-		var have oktaAppUser
-		_, err = c.Request(ctx, http.MethodGet, app+"/users/"+url.PathEscape(u.ID), nil, &have)
-		if err == nil && have.Scope == "USER" {
-			return nil
+		exists := func() (bool, error) {
+			var have oktaAppUser
+			_, err := c.Request(ctx, http.MethodGet, app+"/users/"+url.PathEscape(u.ID), nil, &have)
+			if discovery.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil && have.Scope == "USER", err
 		}
-		if err != nil && !discovery.IsNotFound(err) {
+		return createOnce(ctx, exists, func() error {
+			_, err := c.Request(ctx, http.MethodPost, app+"/users", u, nil)
 			return err
-		}
-		_, err = c.Request(ctx, http.MethodPost, app+"/users", u, nil)
-		return err
+		})
 	}
 }

@@ -228,3 +228,20 @@ func goneIsDone(err error) error {
 	}
 	return err
 }
+
+// createOnce re-creates an object for an undo unless it exists already, so an undo repeated after
+// a crash adds nothing. A create that fails (a conflict, or a retried request whose first try
+// did land) is checked again: the object being there is success.
+func createOnce(ctx context.Context, exists func() (bool, error), create func() error) error {
+	if ok, err := exists(); err != nil || ok {
+		return err
+	}
+	err := create()
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if ok, cerr := exists(); cerr == nil && ok {
+		return nil
+	}
+	return err
+}

@@ -43,7 +43,7 @@ type googleUser struct {
 // NewGoogle starts an empty domain, closed when t ends.
 func NewGoogle(t testing.TB) *Google {
 	g := &Google{Token: "google-test-token", tokens: map[string][]GoogleToken{}}
-	g.URL = serve(t, http.HandlerFunc(g.serve)).URL
+	g.URL = serve(t, g.wrap(http.HandlerFunc(g.serve))).URL
 	return g
 }
 

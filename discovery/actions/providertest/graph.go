@@ -80,7 +80,7 @@ const GraphResourceID = "00000003-0000-0000-c000-00000000f00d"
 func NewGraph(t testing.TB) *Graph {
 	g := &Graph{Token: "graph-test-token", ClientID: "paved-client", ClientSecret: "paved-secret", groups: map[string]string{}}
 	g.sps = append(g.sps, graphSP{ID: GraphResourceID, AppID: "00000003-0000-0000-c000-000000000000", DisplayName: "Microsoft Graph", AccountEnabled: true})
-	g.URL = serve(t, http.HandlerFunc(g.serve)).URL
+	g.URL = serve(t, g.wrap(http.HandlerFunc(g.serve))).URL
 	return g
 }
 

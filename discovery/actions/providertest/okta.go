@@ -63,7 +63,7 @@ type OktaGroupAssignment struct {
 // NewOkta starts an empty org, closed when t ends.
 func NewOkta(t testing.TB) *Okta {
 	o := &Okta{Token: "okta-test-token", groups: map[string]oktaGroup{}, apps: map[string]*oktaAppState{}}
-	o.URL = serve(t, http.HandlerFunc(o.serve)).URL
+	o.URL = serve(t, o.wrap(http.HandlerFunc(o.serve))).URL
 	return o
 }
 

@@ -24,6 +24,7 @@ type Faults struct {
 	limited    int
 	retryAfter int
 	failing    int
+	lost       int
 	log        []string
 }
 
@@ -47,6 +48,33 @@ func (f *Faults) FailNext(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failing = n
+}
+
+// LoseNextReply carries out the next n requests that change something (not GETs) but answers
+// each with HTTP 502, as when a response is lost on the way back: the client retries a change
+// that was already made.
+func (f *Faults) LoseNextReply(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lost = n
+}
+
+// wrap applies LoseNextReply around h.
+func (f *Faults) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		lose := r.Method != http.MethodGet && f.lost > 0
+		if lose {
+			f.lost--
+		}
+		f.mu.Unlock()
+		if !lose {
+			h.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		writeJSON(w, http.StatusBadGateway, map[string]string{"message": "upstream connection reset"})
+	})
 }
 
 // Requests returns every request received, as "METHOD /path?query", in order (also those
