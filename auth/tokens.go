@@ -26,10 +26,14 @@ const (
 	ScopeDiscoveryRead  Scope = "discovery:read"
 	ScopeDiscoveryWrite Scope = "discovery:write"
 	ScopeAuditRead      Scope = "audit:read"
+	// ScopeActionsWrite previews, approves, retries and undoes actions at identity providers,
+	// as the token's owner (who must be in security; approving needs another owner than the
+	// preview's).
+	ScopeActionsWrite Scope = "actions:write"
 )
 
 // Scopes lists every scope, for forms and validation.
-var Scopes = []Scope{ScopeCatalogRead, ScopeCatalogWrite, ScopeRequestsWrite, ScopeDiscoveryRead, ScopeDiscoveryWrite, ScopeAuditRead}
+var Scopes = []Scope{ScopeCatalogRead, ScopeCatalogWrite, ScopeRequestsWrite, ScopeDiscoveryRead, ScopeDiscoveryWrite, ScopeAuditRead, ScopeActionsWrite}
 
 // tokenPrefix marks Paved tokens so secret scanners and people recognise them.
 const tokenPrefix = "pvd_"

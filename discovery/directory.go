@@ -48,7 +48,7 @@ var ErrEmptyDirectory = errors.New("the directory listed no one (check the crede
 func (s *Store) PullDirectory(ctx context.Context, actor audit.Actor, src Source, p DirectoryPuller) (DirectoryResult, error) {
 	var res DirectoryResult
 	if src.Secret == "" {
-		full, err := s.sourceWithSecret(ctx, src.ID)
+		full, err := s.SourceWithSecret(ctx, src.ID)
 		if err != nil {
 			return res, err
 		}
@@ -215,7 +215,7 @@ func (s *Store) PullDirectories(ctx context.Context, actor audit.Actor, pullers 
 		synced int
 	)
 	for _, id := range ids {
-		src, err := s.sourceWithSecret(ctx, id)
+		src, err := s.SourceWithSecret(ctx, id)
 		if err != nil {
 			errs = append(errs, err)
 			continue

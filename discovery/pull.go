@@ -30,13 +30,16 @@ import (
 // empty; only the pull path reads it. It is stored in clear text — encrypting it at rest is left
 // for later.
 type Source struct {
-	ID        int64      `db:"id" json:"id"`
-	Kind      string     `db:"kind" json:"kind"` // FormatOkta, FormatEntra or FormatGoogle
-	Name      string     `db:"name" json:"name"`
-	BaseURL   string     `db:"base_url" json:"base_url"`
-	Secret    string     `db:"secret" json:"-"`
-	Cursor    string     `db:"cursor" json:"cursor,omitempty"`
-	Enabled   bool       `db:"enabled" json:"enabled"`
+	ID      int64  `db:"id" json:"id"`
+	Kind    string `db:"kind" json:"kind"` // FormatOkta, FormatEntra or FormatGoogle
+	Name    string `db:"name" json:"name"`
+	BaseURL string `db:"base_url" json:"base_url"`
+	Secret  string `db:"secret" json:"-"`
+	Cursor  string `db:"cursor" json:"cursor,omitempty"`
+	Enabled bool   `db:"enabled" json:"enabled"`
+	// Actions lets security act at the provider through this source (revoke grants, remove
+	// assignments, turn an app off). False, the default, keeps the source read-only.
+	Actions   bool       `db:"actions" json:"actions"`
 	LastRunAt *time.Time `db:"last_run_at" json:"last_run_at,omitempty"`
 	LastError string     `db:"last_error" json:"last_error,omitempty"`
 	CreatedAt time.Time  `db:"created_at" json:"created_at"`
@@ -118,22 +121,22 @@ func checkSecureURL(raw string) error {
 }
 
 // CreateSource stores a new source, enabled, with an empty cursor (the first pull looks back
-// DefaultLookback).
+// DefaultLookback). src.Actions says whether it may act at the provider.
 func (s *Store) CreateSource(ctx context.Context, actor audit.Actor, src Source) (Source, error) {
 	if err := validateSource(&src); err != nil {
 		return Source{}, invalidSource(err)
 	}
 	src.Enabled, src.CreatedAt, src.LastRunAt, src.LastError = true, s.now(), nil, ""
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := tx.GetContext(ctx, &src.ID, tx.Rebind(`INSERT INTO discovery_sources (kind, name, base_url, secret, cursor, enabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), src.Kind, src.Name, src.BaseURL, src.Secret, src.Cursor, true, src.CreatedAt); err != nil {
+		if err := tx.GetContext(ctx, &src.ID, tx.Rebind(`INSERT INTO discovery_sources (kind, name, base_url, secret, cursor, enabled, actions, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`), src.Kind, src.Name, src.BaseURL, src.Secret, src.Cursor, true, src.Actions, src.CreatedAt); err != nil {
 			if db.IsUniqueViolation(err) {
 				return &errs.Error{Code: errs.Conflict, Message: ErrSourceExists.Error(), Fields: map[string]string{"name": "Another source has this name."}, Err: ErrSourceExists}
 			}
 			return fmt.Errorf("create source: %w", err)
 		}
 		return audit.Append(ctx, tx, src.CreatedAt, actor, "discovery.source.create", "discovery_source", fmt.Sprint(src.ID),
-			map[string]any{"kind": src.Kind, "name": src.Name, "base_url": src.BaseURL})
+			map[string]any{"kind": src.Kind, "name": src.Name, "base_url": src.BaseURL, "actions": src.Actions})
 	})
 	if err != nil {
 		return Source{}, err
@@ -142,7 +145,7 @@ func (s *Store) CreateSource(ctx context.Context, actor audit.Actor, src Source)
 	return src, nil
 }
 
-const sourceColumns = `id, kind, name, base_url, cursor, enabled, last_run_at, last_error, created_at,
+const sourceColumns = `id, kind, name, base_url, cursor, enabled, actions, last_run_at, last_error, created_at,
 	directory_synced_at, directory_people, directory_error`
 
 // Sources lists every source by name, without their secrets.
@@ -164,8 +167,10 @@ func (s *Store) Source(ctx context.Context, id int64) (Source, error) {
 	return src, err
 }
 
-// sourceWithSecret is Source with the secret, for the pull path only.
-func (s *Store) sourceWithSecret(ctx context.Context, id int64) (Source, error) {
+// SourceWithSecret is Source with the secret, for the paths that call the provider: pulls and
+// actions. Its result must never be serialised to a page or an API response (Secret is
+// json:"-", but a template could still print it).
+func (s *Store) SourceWithSecret(ctx context.Context, id int64) (Source, error) {
 	var src Source
 	err := s.db.GetContext(ctx, &src, s.db.Rebind(`SELECT `+sourceColumns+`, secret FROM discovery_sources WHERE id = ?`), id)
 	if db.IsNotFound(err) {
@@ -178,6 +183,12 @@ func (s *Store) sourceWithSecret(ctx context.Context, id int64) (Source, error) 
 func (s *Store) SetSourceEnabled(ctx context.Context, actor audit.Actor, id int64, enabled bool) error {
 	return s.updateSource(ctx, actor, id, "discovery.source.enable", map[string]any{"enabled": enabled},
 		`UPDATE discovery_sources SET enabled = ? WHERE id = ?`, enabled, id)
+}
+
+// SetSourceActions allows or forbids acting at the provider through a source.
+func (s *Store) SetSourceActions(ctx context.Context, actor audit.Actor, id int64, actions bool) error {
+	return s.updateSource(ctx, actor, id, "discovery.source.actions", map[string]any{"actions": actions},
+		`UPDATE discovery_sources SET actions = ? WHERE id = ?`, actions, id)
 }
 
 // SetSourceSecret replaces a source's API token or credentials, checked for the source's kind.
@@ -217,7 +228,7 @@ func (s *Store) updateSource(ctx context.Context, actor audit.Actor, id int64, a
 			return fmt.Errorf("update source %d: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrUnknownSource
+			return &errs.Error{Code: errs.NotFound, Message: "No such source.", Err: ErrUnknownSource}
 		}
 		return audit.Append(ctx, tx, s.now(), actor, action, "discovery_source", fmt.Sprint(id), details)
 	})
@@ -273,7 +284,7 @@ type PullResult struct {
 func (s *Store) PullSource(ctx context.Context, actor audit.Actor, src Source, p Puller) (PullResult, error) {
 	var res PullResult
 	if src.Secret == "" {
-		full, err := s.sourceWithSecret(ctx, src.ID)
+		full, err := s.SourceWithSecret(ctx, src.ID)
 		if err != nil {
 			return res, err
 		}
@@ -376,15 +387,16 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// HTTPError is a response the pullers gave up on.
+// HTTPError is a response the pullers (or the actions' requests) gave up on.
 type HTTPError struct {
+	Method     string // empty means GET
 	URL        string
 	StatusCode int
 	Summary    string // the vendor's error message, if the body had one
 }
 
 func (e *HTTPError) Error() string {
-	msg := fmt.Sprintf("GET %s: HTTP %d", e.URL, e.StatusCode)
+	msg := fmt.Sprintf("%s %s: HTTP %d", orDefault(e.Method, http.MethodGet), e.URL, e.StatusCode)
 	if e.Summary != "" {
 		msg += ": " + e.Summary
 	}
@@ -392,9 +404,17 @@ func (e *HTTPError) Error() string {
 }
 
 // get fetches rawURL with the Authorization header of cred and returns the body of a 2xx
-// response. A minted token is asked for on every attempt, so a long rate-limit wait never sends an
-// expired one.
+// response.
 func (h *PullHTTP) get(ctx context.Context, rawURL string, cred *credential) ([]byte, http.Header, error) {
+	return h.send(ctx, http.MethodGet, rawURL, nil, cred)
+}
+
+// send makes a request with the Authorization header of cred, and a JSON body unless body is
+// nil, and returns the body of a 2xx response. 5xx and network errors are retried with backoff and
+// 429s waited out, for every method: the actions' writes are deletes of a named object or
+// re-creations that check first, so a repeat does no harm. A minted token is asked for on every
+// attempt, so a long rate-limit wait never sends an expired one.
+func (h *PullHTTP) send(ctx context.Context, method, rawURL string, body []byte, cred *credential) ([]byte, http.Header, error) {
 	client := h.httpClient()
 	retries := orDefault(h.Retries, 3)
 	rateRetries := orDefault(h.RateLimitRetries, 5)
@@ -403,9 +423,13 @@ func (h *PullHTTP) get(ctx context.Context, rawURL string, cred *credential) ([]
 	logged := redactURL(rawURL)
 	failures, limited := 0, 0
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		var reqBody io.Reader
+		if body != nil {
+			reqBody = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, rawURL, reqBody)
 		if err != nil {
-			return nil, nil, fmt.Errorf("GET %s: %w", logged, err)
+			return nil, nil, fmt.Errorf("%s %s: %w", method, logged, err)
 		}
 		auth, err := cred.header()
 		if err != nil {
@@ -414,16 +438,19 @@ func (h *PullHTTP) get(ctx context.Context, rawURL string, cred *credential) ([]
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", "paved-discovery")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := client.Do(req)
 		var (
-			body []byte
-			wait time.Duration
+			respBody []byte
+			wait     time.Duration
 		)
 		if err == nil {
-			body, err = io.ReadAll(io.LimitReader(resp.Body, maxPageBytes+1))
+			respBody, err = io.ReadAll(io.LimitReader(resp.Body, maxPageBytes+1))
 			resp.Body.Close()
-			if err == nil && len(body) > maxPageBytes {
-				return nil, nil, fmt.Errorf("GET %s: response larger than %d bytes", logged, maxPageBytes)
+			if err == nil && len(respBody) > maxPageBytes {
+				return nil, nil, fmt.Errorf("%s %s: response larger than %d bytes", method, logged, maxPageBytes)
 			}
 		}
 		switch {
@@ -432,9 +459,9 @@ func (h *PullHTTP) get(ctx context.Context, rawURL string, cred *credential) ([]
 		case err != nil || resp.StatusCode >= 500:
 			if failures >= retries {
 				if err != nil {
-					return nil, nil, fmt.Errorf("GET %s: %w (after %d retries)", logged, err, retries)
+					return nil, nil, fmt.Errorf("%s %s: %w (after %d retries)", method, logged, err, retries)
 				}
-				return nil, nil, &HTTPError{URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(body) + fmt.Sprintf(" (after %d retries)", retries)}
+				return nil, nil, &HTTPError{Method: method, URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(respBody) + fmt.Sprintf(" (after %d retries)", retries)}
 			}
 			wait = backoff << failures
 			if err == nil {
@@ -449,17 +476,17 @@ func (h *PullHTTP) get(ctx context.Context, rawURL string, cred *credential) ([]
 				w = backoff << limited
 			}
 			if limited >= rateRetries || w > maxWait {
-				return nil, nil, &HTTPError{URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(body) + fmt.Sprintf(" (rate limited; retry in %s)", w.Round(time.Second))}
+				return nil, nil, &HTTPError{Method: method, URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(respBody) + fmt.Sprintf(" (rate limited; retry in %s)", w.Round(time.Second))}
 			}
 			wait = w
 			limited++
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
-			return body, resp.Header, nil
+			return respBody, resp.Header, nil
 		default:
 			if resp.StatusCode == http.StatusUnauthorized {
 				cred.refused()
 			}
-			return nil, nil, &HTTPError{URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(body)}
+			return nil, nil, &HTTPError{Method: method, URL: logged, StatusCode: resp.StatusCode, Summary: errorSummary(respBody)}
 		}
 		if wait > maxWait {
 			wait = maxWait
@@ -619,7 +646,7 @@ func (s *Store) PullAll(ctx context.Context, actor audit.Actor, pullers map[stri
 	}
 	var errs []error
 	for _, id := range ids {
-		src, err := s.sourceWithSecret(ctx, id)
+		src, err := s.SourceWithSecret(ctx, id)
 		if err != nil {
 			errs = append(errs, err)
 			continue

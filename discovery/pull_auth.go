@@ -351,6 +351,22 @@ func (h *PullHTTP) httpClient() *http.Client {
 // entraCredential returns the Graph credential of src: minted from its client credentials, or
 // its bearer token.
 func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credential, *EntraCredentials, error) {
+	return entraCredential(ctx, &p.PullHTTP, &p.tokens, src, p.TokenURL, orDefault(p.Scope, EntraGraphScope))
+}
+
+// googleCredential returns the credential of src for scopes (default: the Reports API's):
+// minted with the service account's key for the subject, or its bearer token.
+func (p *GooglePuller) googleCredential(ctx context.Context, src Source, scopes ...string) (*credential, error) {
+	if len(scopes) == 0 {
+		scopes = []string{orDefault(p.Scope, GoogleReportsScope)}
+	}
+	return googleCredential(ctx, &p.PullHTTP, &p.tokens, src, scopes)
+}
+
+// entraCredential returns the Graph credential of src for scope, minted with h's client through
+// cache from the client credentials (token endpoint tokenURL, default EntraTokenURL), or its
+// bearer token.
+func entraCredential(ctx context.Context, h *PullHTTP, cache *tokenCache, src Source, tokenURL, scope string) (*credential, *EntraCredentials, error) {
 	creds, err := parseEntraSecret(src.Secret)
 	if err != nil {
 		return nil, nil, err
@@ -358,8 +374,7 @@ func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credent
 	if creds == nil {
 		return staticCredential("Bearer " + strings.TrimSpace(src.Secret)), nil, nil
 	}
-	tokenURL := strings.ReplaceAll(orDefault(p.TokenURL, EntraTokenURL), "{tenant}", creds.TenantID)
-	scope := orDefault(p.Scope, EntraGraphScope)
+	tokenURL = strings.ReplaceAll(orDefault(tokenURL, EntraTokenURL), "{tenant}", creds.TenantID)
 	conf := &clientcredentials.Config{
 		ClientID:     creds.ClientID,
 		ClientSecret: creds.ClientSecret,
@@ -370,13 +385,13 @@ func (p *EntraPuller) entraCredential(ctx context.Context, src Source) (*credent
 		AuthStyle: oauth2.AuthStyleInParams,
 	}
 	what := fmt.Sprintf("app %s in tenant %s", creds.ClientID, creds.TenantID)
-	return p.tokens.credential(cacheKey(tokenURL, scope, creds.ClientID, creds.ClientSecret),
-		conf.TokenSource(p.oauthContext(ctx)), what, tokenURL), creds, nil
+	return cache.credential(cacheKey(tokenURL, scope, creds.ClientID, creds.ClientSecret),
+		conf.TokenSource(h.oauthContext(ctx)), what, tokenURL), creds, nil
 }
 
-// googleCredential returns the credential of src for scopes (default: the Reports API's):
-// minted with the service account's key for the subject, or its bearer token.
-func (p *GooglePuller) googleCredential(ctx context.Context, src Source, scopes ...string) (*credential, error) {
+// googleCredential returns the credential of src for scopes, minted with h's client through cache
+// with the service account's key for the subject, or its bearer token.
+func googleCredential(ctx context.Context, h *PullHTTP, cache *tokenCache, src Source, scopes []string) (*credential, error) {
 	key, err := parseGoogleSecret(src.Secret)
 	if err != nil {
 		return nil, err
@@ -384,10 +399,6 @@ func (p *GooglePuller) googleCredential(ctx context.Context, src Source, scopes 
 	if key == nil {
 		return staticCredential("Bearer " + strings.TrimSpace(src.Secret)), nil
 	}
-	if len(scopes) == 0 {
-		scopes = []string{orDefault(p.Scope, GoogleReportsScope)}
-	}
-	scope := strings.Join(scopes, " ")
 	conf := &jwt.Config{
 		Email:        key.ClientEmail,
 		PrivateKey:   []byte(key.PrivateKey),
@@ -397,6 +408,6 @@ func (p *GooglePuller) googleCredential(ctx context.Context, src Source, scopes 
 		TokenURL:     key.TokenURI,
 	}
 	what := fmt.Sprintf("service account %s acting as %s", key.ClientEmail, key.Subject)
-	return p.tokens.credential(cacheKey(key.TokenURI, scope, key.ClientEmail, key.Subject, key.PrivateKey),
-		conf.TokenSource(p.oauthContext(ctx)), what, key.TokenURI), nil
+	return cache.credential(cacheKey(key.TokenURI, strings.Join(scopes, " "), key.ClientEmail, key.Subject, key.PrivateKey),
+		conf.TokenSource(h.oauthContext(ctx)), what, key.TokenURI), nil
 }

@@ -19,13 +19,19 @@ import (
 //
 //	[{"kind": "entra", "name": "corp", "base_url": "https://graph.microsoft.com", "secret_env": "ENTRA_CREDENTIALS"},
 //	 {"kind": "google", "name": "workspace", "base_url": "https://admin.googleapis.com",
-//	  "secret_env": "GOOGLE_SA_KEY", "subject": "admin@corp.example"}]
+//	  "secret_env": "GOOGLE_SA_KEY", "subject": "admin@corp.example", "actions": true}]
+//
+// "actions": true lets security act at the provider through the source (see package
+// discovery/actions); without it the source only reads.
 type SourceSpec struct {
 	Kind      string `json:"kind"`
 	Name      string `json:"name"`
 	BaseURL   string `json:"base_url"`
 	SecretEnv string `json:"secret_env"`
 	Subject   string `json:"subject,omitempty"`
+	// Actions lets security act at the provider through the source; read-only when false or
+	// left out.
+	Actions bool `json:"actions,omitempty"`
 }
 
 // LoadSourcesFile reads a JSON array of SourceSpec and adds the sources that do not exist yet
@@ -60,7 +66,7 @@ func (s *Store) LoadSourcesFile(ctx context.Context, path string, getenv func(st
 				return added, fmt.Errorf("sources file %s, source %d (%q), %s: %w", path, i+1, sp.Name, sp.SecretEnv, err)
 			}
 		}
-		_, err := s.CreateSource(ctx, audit.Actor{Name: "sources file"}, Source{Kind: sp.Kind, Name: sp.Name, BaseURL: sp.BaseURL, Secret: secret})
+		_, err := s.CreateSource(ctx, audit.Actor{Name: "sources file"}, Source{Kind: sp.Kind, Name: sp.Name, BaseURL: sp.BaseURL, Secret: secret, Actions: sp.Actions})
 		if err != nil && !errors.Is(err, ErrSourceExists) {
 			return added, fmt.Errorf("sources file %s, source %d (%q): %w", path, i+1, sp.Name, err)
 		}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -88,6 +89,20 @@ func describeAudit(e audit.Entry) string {
 		return fmt.Sprintf("Revoked API token %s.", obj)
 	case "risk.weights.update":
 		return "Changed the risk weights."
+	case "action.preview":
+		return fmt.Sprintf("Previewed action %s on %s: %s steps, because: %s", obj, str("app"), str("steps"), str("reason"))
+	case "action.approve":
+		return fmt.Sprintf("Approved action %s on %s, started by %s.", obj, str("app"), str("started_by"))
+	case "action.start":
+		return fmt.Sprintf("Started carrying out action %s on %s.", obj, str("app"))
+	case "action.step.done":
+		return fmt.Sprintf("Action %s, step %s done: %s %s of %s.", obj, str("step"), str("object"), str("object_id"), cmp.Or(str("person"), "the app"))
+	case "action.step.fail":
+		return fmt.Sprintf("Action %s, step %s failed (%s): %s.", obj, str("step"), cmp.Or(str("person"), "the app"), str("error"))
+	case "action.step.undo":
+		return fmt.Sprintf("Action %s, step %s undone (%s).", obj, str("step"), cmp.Or(str("person"), "the app"))
+	case "action.finish":
+		return fmt.Sprintf("Action %s finished %s: %s done, %s failed, %s people told.", obj, str("state"), str("done"), str("failed"), str("told"))
 	}
 	if a, ok := strings.CutPrefix(e.Action, "request."); ok {
 		action := requests.RequestAction(a)

@@ -536,5 +536,6 @@ func (s *Server) discoveryRoutes() []route {
 		{"GET", "/admin/sources", admin, s.sourcesPage},
 		{"POST", "/admin/sources", admin, s.createSource},
 		{"POST", "/admin/sources/:id/enabled", admin, s.toggleSource},
+		{"POST", "/admin/sources/:id/actions", admin, s.toggleSourceActions},
 	}
 }

@@ -174,6 +174,32 @@ func TestAdminManagesSources(t *testing.T) {
 	if p := br.post(env.base+"/admin/sources/1/enabled", url.Values{"enabled": {"false"}}); !strings.Contains(p.body, "Source paused") {
 		t.Errorf("pause: %d", p.status)
 	}
+	// Read-only until an admin allows actions, and back.
+	if p := br.get(env.base + "/admin/sources"); !strings.Contains(p.body, "read-only") || !strings.Contains(p.body, "Allow actions") {
+		t.Errorf("a new source is not shown read-only")
+	}
+	if p := br.post(env.base+"/admin/sources/1/actions", url.Values{"actions": {"true"}}); !strings.Contains(p.body, "Actions allowed") || !strings.Contains(p.body, "Make read-only") {
+		t.Errorf("allow actions: %d", p.status)
+	}
+	if src, err := discovery.NewStore(env.db).Source(t.Context(), 1); err != nil || !src.Actions {
+		t.Errorf("source after allowing actions: %+v, %v", src, err)
+	}
+	if p := br.post(env.base+"/admin/sources/1/actions", url.Values{"actions": {"false"}}); !strings.Contains(p.body, "made read-only") {
+		t.Errorf("make read-only: %d", p.status)
+	}
+	if p := br.post(env.base+"/admin/sources/99/actions", url.Values{"actions": {"true"}}); p.status != http.StatusNotFound {
+		t.Errorf("unknown source: %d", p.status)
+	}
+	p = br.post(env.base+"/admin/sources", url.Values{"kind": {"okta"}, "name": {"acting okta"}, "base_url": {"https://acting.okta.com"}, "secret": {"t"}, "actions": {"true"}})
+	if p.status != 200 {
+		t.Fatalf("create acting source: %d", p.status)
+	}
+	list, _ := discovery.NewStore(env.db).Sources(t.Context())
+	for _, s := range list {
+		if s.Actions != (s.Name == "acting okta") {
+			t.Errorf("source %q actions = %v", s.Name, s.Actions)
+		}
+	}
 }
 
 // TestDiscoveryMergeSplitAPI: one app across sources in the API, the privacy threshold on the

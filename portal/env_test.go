@@ -23,10 +23,12 @@ import (
 	"github.com/pavedhq/paved/catalog/bleveindex"
 	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/discovery/actions"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/jobs"
+	"github.com/pavedhq/paved/internal/notify"
 	"github.com/pavedhq/paved/internal/testutil"
 	"github.com/pavedhq/paved/web"
 )
@@ -48,7 +50,7 @@ type testEnv struct {
 
 // newCatalog builds the catalogue and its request workflow with an embedded Bleve index and
 // started River jobs, and optionally the seeded demo catalogue, fully indexed.
-func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *requests.Service, *jobs.Jobs) {
+func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *requests.Service, *jobs.Jobs, *actions.Service) {
 	t.Helper()
 	ctx := context.Background()
 	ix, err := bleveindex.Open(filepath.Join(t.TempDir(), "index.bleve"))
@@ -64,7 +66,14 @@ func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *requests.
 	svc.RegisterJobs(j)
 	reqs := requests.NewService(d, svc)
 	reqs.RegisterJobs(j)
-	discovery.NewStore(d).RegisterJobs(j, 0)
+	disc := discovery.NewStore(d)
+	disc.RegisterJobs(j, 0)
+	// E-mail goes to a loopback port nobody listens on: the queue shows who was told.
+	n := notify.New(notify.Config{SMTP: notify.SMTPConfig{Host: "127.0.0.1", Port: 1, From: "Paved <paved@example.com>"}})
+	n.Register(j)
+	act := actions.New(actions.Deps{DB: d, Jobs: j, Discovery: disc, Catalog: svc, Notifier: n,
+		Providers: actions.Providers(&discovery.ProviderHTTP{}), Sources: disc.SourceWithSecret})
+	act.RegisterJobs(j)
 	if _, err := j.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +96,7 @@ func newCatalog(t *testing.T, d *db.DB, seed bool) (*catalog.Service, *requests.
 	} else if err := svc.EnsureCategories(ctx, []catalog.Category{{Slug: "chat", Name: "Chat & Messaging"}, {Slug: "diagramming", Name: "Diagramming & Whiteboards"}}); err != nil {
 		t.Fatal(err)
 	}
-	return svc, reqs, j
+	return svc, reqs, j, act
 }
 
 // waitIndexed waits until the background jobs have brought the index up to date.
@@ -169,7 +178,7 @@ func newEnv(t *testing.T, o envOptions) *testEnv {
 		deps.RP = auth.NewRP(oc)
 	}
 	if o.catalog {
-		env.catalog, env.requests, env.jobs = newCatalog(t, d, o.seed)
+		env.catalog, env.requests, env.jobs, deps.Actions = newCatalog(t, d, o.seed)
 		deps.Catalog, deps.Requests = env.catalog, env.requests
 		env.requests.SetElectorate(env.auth)
 		deps.Discovery = discovery.NewStore(d)

@@ -10,6 +10,7 @@ import (
 	"github.com/pavedhq/paved/auth"
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/requests"
+	"github.com/pavedhq/paved/discovery/actions"
 )
 
 // homeView is the landing page: for signed-out visitors what Paved is; for people signed in
@@ -27,6 +28,8 @@ type homeView struct {
 	MyApps       []myApp
 	// Notices are the apps the person uses outside their checked conditions.
 	Notices []conditionNotice
+	// Removed are the recent actions that took away this person's access to an app.
+	Removed []actions.Notice
 }
 
 // homeListMax is how many rows each list on the home page shows before "see all".
@@ -104,6 +107,7 @@ func (s *Server) home(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	v.Removed = s.actionNotices(c, p.User.Email)
 	s.render(c, http.StatusOK, "home", "Home", v)
 }
 

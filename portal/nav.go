@@ -27,6 +27,7 @@ var navCatalogue = []navEntry{
 	{"Voting", "/voting", auth.RoleCommittee},
 	{"Reviews", "/reviews", auth.RoleSecurity},
 	{"Discovery", "/discovery", auth.RoleSecurity},
+	{"Actions", "/actions", auth.RoleSecurity},
 	{"Audit log", "/admin/audit", auth.RoleAdmin},
 	{"Categories", "/admin/categories", auth.RoleAdmin},
 	{"Log sources", "/admin/sources", auth.RoleAdmin},

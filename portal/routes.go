@@ -73,6 +73,9 @@ func (s *Server) routeTable() []route {
 			routes = append(routes, s.discoveryRoutes()...)
 			routes = append(routes, s.apiDiscoveryRoutes()...)
 			routes = append(routes, s.findingsRoutes()...)
+			if s.actions != nil {
+				routes = append(routes, s.actionRoutes()...)
+			}
 		}
 		routes = append(routes, s.apiRequestRoutes()...)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pavedhq/paved/catalog"
 	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/discovery/actions"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
@@ -54,6 +55,8 @@ type Deps struct {
 	Catalog *catalog.Service
 	// Requests is the request workflow (nil in tests that need none).
 	Requests *requests.Service
+	// Actions carries decisions to the identity providers (nil: no Actions pages).
+	Actions *actions.Service
 }
 
 // Server is the HTTP handler of the portal.
@@ -72,6 +75,7 @@ type Server struct {
 	catalog         *catalog.Service
 	requests        *requests.Service
 	discovery       *discovery.Store
+	actions         *actions.Service
 	nav             []navEntry
 	engine          *gin.Engine
 	handler         http.Handler
@@ -92,6 +96,7 @@ func New(d Deps) (*Server, error) {
 		catalog:   d.Catalog,
 		requests:  d.Requests,
 		discovery: d.Discovery,
+		actions:   d.Actions,
 		indexLag:  d.IndexLag,
 	}
 	for _, c := range d.Collectors {

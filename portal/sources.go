@@ -33,7 +33,8 @@ func (s *Server) renderSources(c *gin.Context, status int, form discovery.Source
 }
 
 func (s *Server) createSource(c *gin.Context) {
-	form := discovery.Source{Kind: c.PostForm("kind"), Name: c.PostForm("name"), BaseURL: c.PostForm("base_url"), Secret: c.PostForm("secret")}
+	form := discovery.Source{Kind: c.PostForm("kind"), Name: c.PostForm("name"), BaseURL: c.PostForm("base_url"), Secret: c.PostForm("secret"),
+		Actions: c.PostForm("actions") == "true"}
 	subject := c.PostForm("subject")
 	if form.Kind == discovery.FormatGoogle {
 		// The key file is pasted as downloaded; the admin to act as is typed beside it. A key that
@@ -66,5 +67,22 @@ func (s *Server) toggleSource(c *gin.Context) {
 		return
 	}
 	s.flash(c, "success", map[bool]string{true: "Source enabled.", false: "Source paused."}[enabled])
+	c.Redirect(http.StatusSeeOther, "/admin/sources")
+}
+
+// toggleSourceActions allows or forbids security to act at the provider through a source.
+func (s *Server) toggleSourceActions(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		s.fail(c, errs.E(errs.NotFound, "No such source."))
+		return
+	}
+	actions := c.PostForm("actions") == "true"
+	if err := s.discovery.SetSourceActions(c.Request.Context(), actorOf(c), id, actions); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.flash(c, "success", map[bool]string{true: "Actions allowed: security can now act at the provider through this source.",
+		false: "Source made read-only: no action can change anything through it."}[actions])
 	c.Redirect(http.StatusSeeOther, "/admin/sources")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/pavedhq/paved/catalog/meiliindex"
 	"github.com/pavedhq/paved/catalog/requests"
 	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/discovery/actions"
 	"github.com/pavedhq/paved/internal/audit"
 	"github.com/pavedhq/paved/internal/config"
 	"github.com/pavedhq/paved/internal/db"
@@ -51,6 +52,7 @@ type domain struct {
 	catalog   *catalog.Service
 	requests  *requests.Service
 	discovery *discovery.Store
+	actions   *actions.Service
 	// follower keeps the embedded index of this process in line with the catalogue's change
 	// log (nil with Meilisearch, which River's index-sync jobs keep up to date).
 	follower *catalog.Follower
@@ -119,6 +121,9 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	dm.discovery.SetFindingsNotifier(findingsNotifier{n: n, j: dm.jobs})
 	dm.discovery.RegisterJobs(dm.jobs, cfg.UsageRetention)
 	dm.discovery.RegisterPullJobs(dm.jobs, nil)
+	dm.actions = actions.New(actions.Deps{DB: d, Jobs: dm.jobs, Discovery: dm.discovery, Catalog: dm.catalog,
+		Providers: actions.Providers(&discovery.ProviderHTTP{}), Sources: dm.discovery.SourceWithSecret, Notifier: n, Logger: log})
+	dm.actions.RegisterJobs(dm.jobs)
 	return dm, nil
 }
 

@@ -82,7 +82,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 		Checks:     []portal.Check{{Name: "search", Check: dm.index.Ping}},
 		Collectors: dm.jobs.Metrics(),
 		IndexLag:   dm.indexLag,
-		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Requests: dm.requests, Discovery: dm.discovery,
+		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Requests: dm.requests, Discovery: dm.discovery, Actions: dm.actions,
 		Roles: auth.RoleMapping{
 			Committee: auth.SplitGroups(cfg.RoleCommitteeGroups),
 			Security:  auth.SplitGroups(cfg.RoleSecurityGroups),

@@ -15,6 +15,7 @@ var Categories = []Category{
 	{Key: "requests", Label: "Requests", prefixes: []string{"request."}},
 	{Key: "catalogue", Label: "Catalogue", prefixes: []string{"app.", "catalog.", "category."}},
 	{Key: "discovery", Label: "Discovery", prefixes: []string{"discovery."}},
+	{Key: "actions", Label: "Actions at providers", prefixes: []string{"action."}},
 	{Key: "signin", Label: "Sign-in", prefixes: []string{"user.sign_", "session."}},
 	{Key: "admin", Label: "Administration"},
 }

@@ -51,6 +51,9 @@ func (n *Notifier) render(ev Event) message {
 			lead += ": " + outcome
 		}
 		lead += "."
+	case AccessRemoved:
+		subject = "Your access to " + title + " was removed"
+		lead = "Security removed your access to " + title + " at the company's identity provider."
 	}
 	summary := paragraph(ev.Summary)
 	link := n.link(ev)
@@ -63,7 +66,11 @@ func (n *Notifier) render(ev Event) message {
 	if link != "" {
 		email.WriteString("\nSee " + link + "\n")
 	}
-	email.WriteString("\n-- \nPaved sends this because you take part in this request.\n")
+	footer := "Paved sends this because you take part in this request."
+	if ev.Kind == AccessRemoved {
+		footer = "Paved sends this because security changed your access to an app."
+	}
+	email.WriteString("\n-- \n" + footer + "\n")
 
 	slack := lead
 	if summary != "" {

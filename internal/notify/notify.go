@@ -39,10 +39,14 @@ const (
 	// Decided: the request was decided; Event.Outcome is the outcome (such as
 	// approved_with_conditions).
 	Decided Kind = "decided"
+	// AccessRemoved: security removed a person's grants or assignments of an app at the
+	// identity provider; Title is the app, Summary why and what to use instead, URL where to ask
+	// for an exception.
+	AccessRemoved Kind = "access_removed"
 )
 
 // Kinds lists every kind.
-var Kinds = []Kind{Submitted, ReviewDone, VoteOpened, Decided}
+var Kinds = []Kind{Submitted, ReviewDone, VoteOpened, Decided, AccessRemoved}
 
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool {
