@@ -30,6 +30,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 // mount adds the dev identity provider's routes; ready runs once everything is up.
 func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain, *auth.Service, *slog.Logger) error) error {
 	started := time.Now()
+	defer startProfile(e)()
 	log := newLogger(cfg, e.stderr)
 	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
 	if err != nil {
