@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pavedhq/paved/internal/errs"
 )
@@ -159,7 +160,9 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	}
 	q.Limit = min(q.Limit, 100)
 	q.Offset = max(q.Offset, 0)
+	start := time.Now()
 	res, err := s.index.Search(ctx, q)
+	s.Metrics.observe(q, res, err, time.Since(start))
 	if err != nil {
 		return SearchResult{}, errs.Wrap(errs.Unavailable, err, "Search is not available right now. Please try again in a moment.")
 	}

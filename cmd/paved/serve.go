@@ -81,7 +81,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 	srv, err := portal.New(portal.Deps{
 		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
 		Checks:     []portal.Check{{Name: "search", Check: dm.index.Ping}},
-		Collectors: dm.jobs.Metrics(),
+		Collectors: dm.metrics(),
 		IndexLag:   dm.indexLag,
 		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Requests: dm.requests, Discovery: dm.discovery,
 		Roles: auth.RoleMapping{
