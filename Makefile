@@ -4,6 +4,7 @@
 #   make bench-aggregate ARGS='-events 200000'    usage rollup and dashboard query timings
 #   make image                                    container image into dist/image (no Docker needed)
 #   make bench-http                               serving benchmark against a bare Gin handler
+#   make bench-http ARGS='-before /tmp/paved-old'  ... beside an older binary, step by step
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/bin/staticcheck
