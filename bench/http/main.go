@@ -6,6 +6,8 @@
 //
 //	make bench-http                      # starts PostgreSQL and Meilisearch like the tests do
 //	make bench-http ARGS='-duration 20s'
+//	make bench-http ARGS='-before /tmp/paved-old'   # an older binary beside this tree's, taking turns
+//	make bench-http ARGS='-profile /tmp/prof'       # the server's CPU profile per backend
 package main
 
 import (
