@@ -5,6 +5,7 @@
 #   make image                                    container image into dist/image (no Docker needed)
 #   make bench-http                               serving benchmark against a bare Gin handler
 #   make bench-search-compare REF=main ARGS='-clients 8'   search before and after a change, in turn
+#   make bench-http ARGS='-before /tmp/paved-old'  ... beside an older binary, step by step
 
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CURDIR)/.cache/bin/staticcheck

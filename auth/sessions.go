@@ -65,9 +65,16 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Session, Use
 	if secret == "" {
 		return Session{}, User{}, errs.E(errs.Unauthorized, "Please sign in.")
 	}
-	var sess Session
-	err := s.db.GetContext(ctx, &sess, s.db.Rebind(`SELECT id_hash, user_id, created_at, last_seen_at, expires_at, user_agent, ip, id_token
-		FROM sessions WHERE id_hash = ?`), hashSecret(secret))
+	// The session and its user in one round trip: every signed-in page starts here.
+	var row struct {
+		Session
+		User `db:"u"`
+	}
+	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.id_token,
+		u.id AS "u.id", u.issuer AS "u.issuer", u.subject AS "u.subject", u.email AS "u.email", u.name AS "u.name",
+		u.roles AS "u.roles", u.created_at AS "u.created_at", u.updated_at AS "u.updated_at", u.last_login_at AS "u.last_login_at"
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`), hashSecret(secret))
+	sess, u := row.Session, row.User
 	if db.IsNotFound(err) {
 		return Session{}, User{}, errs.E(errs.Unauthorized, "Your session has ended. Please sign in again.")
 	}
@@ -84,10 +91,6 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Session, Use
 			return Session{}, User{}, fmt.Errorf("touch session: %w", err)
 		}
 		sess.LastSeenAt = now
-	}
-	u, err := s.UserByID(ctx, sess.UserID)
-	if err != nil {
-		return Session{}, User{}, err
 	}
 	return sess, u, nil
 }

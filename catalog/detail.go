@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/pavedhq/paved/internal/db"
 	"github.com/pavedhq/paved/internal/errs"
 )
 
@@ -20,14 +22,22 @@ type AppDetail struct {
 
 // Detail gathers an app with its identifiers, alternatives and explained risk score.
 func (s *Service) Detail(ctx context.Context, slug string) (AppDetail, error) {
-	a, err := s.App(ctx, slug)
+	// The app with its category's name in one round trip.
+	var row struct {
+		App
+		CategoryName string `db:"category_name"`
+	}
+	err := s.db.GetContext(ctx, &row, s.db.Rebind("SELECT "+appColumns+`,
+		COALESCE((SELECT c.name FROM categories c WHERE c.slug = apps.category), '') AS category_name
+		FROM apps WHERE slug = ?`), slug)
+	if db.IsNotFound(err) {
+		return AppDetail{}, errs.E(errs.NotFound, "There is no app “%s” in the catalogue.", slug)
+	}
 	if err != nil {
-		return AppDetail{}, err
+		return AppDetail{}, fmt.Errorf("get app %s: %w", slug, err)
 	}
-	d := AppDetail{App: a}
-	if err := s.db.GetContext(ctx, &d.CategoryName, s.db.Rebind("SELECT name FROM categories WHERE slug = ?"), a.Category); err != nil {
-		return AppDetail{}, fmt.Errorf("category of %s: %w", slug, err)
-	}
+	a := row.App
+	d := AppDetail{App: a, CategoryName: row.CategoryName}
 	if d.Identifiers, err = s.Identifiers(ctx, a.ID); err != nil {
 		return AppDetail{}, err
 	}
@@ -160,7 +170,9 @@ func (s *Service) Search(ctx context.Context, q SearchQuery) (SearchResult, erro
 	}
 	q.Limit = min(q.Limit, 100)
 	q.Offset = max(q.Offset, 0)
+	start := time.Now()
 	res, err := s.index.Search(ctx, q)
+	s.Metrics.observe(q, res, err, time.Since(start))
 	if err != nil {
 		return SearchResult{}, errs.Wrap(errs.Unavailable, err, "Search is not available right now. Please try again in a moment.")
 	}

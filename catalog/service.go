@@ -28,6 +28,8 @@ type Service struct {
 	names  nameCache // for search suggestions
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// Metrics, when set, counts searches for /metrics.
+	Metrics *SearchMetrics
 }
 
 // NewService returns the catalogue on d. Changes enqueue index syncs on outbox; searches go to

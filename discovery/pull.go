@@ -282,6 +282,13 @@ type PullResult struct {
 // saved after each page's import has committed: a crash or error resumes from the last stored
 // page. The run is recorded on the source: last_run_at and last_error (empty on success).
 func (s *Store) PullSource(ctx context.Context, actor audit.Actor, src Source, p Puller) (PullResult, error) {
+	start := time.Now()
+	res, err := s.pullSource(ctx, actor, src, p)
+	s.Metrics.observePull(src.Kind, err, time.Since(start))
+	return res, err
+}
+
+func (s *Store) pullSource(ctx context.Context, actor audit.Actor, src Source, p Puller) (PullResult, error) {
 	var res PullResult
 	if src.Secret == "" {
 		full, err := s.SourceWithSecret(ctx, src.ID)

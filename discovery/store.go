@@ -89,6 +89,8 @@ type Store struct {
 	jobs      *jobs.Jobs // set by RegisterJobs; imports ask it to recount the trend
 	// findingsNotifier sends security the digest of new findings; nil sends nothing.
 	findingsNotifier FindingsNotifier
+	// Metrics, when set, counts imports and pulls for /metrics.
+	Metrics *Metrics
 }
 
 // NewStore returns the discovery store on d.
@@ -101,6 +103,13 @@ func (s *Store) now() time.Time { return db.Time(s.Now()) }
 // the same file finishes the job (committed events come back as duplicates). A file that
 // cannot be read ends the run as failed, with the line and the reason.
 func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName string, r io.Reader, opts ...Option) (ImportRun, error) {
+	start := time.Now()
+	run, err := s.importLog(ctx, actor, format, fileName, r, opts...)
+	s.Metrics.observeImport(run, time.Since(start))
+	return run, err
+}
+
+func (s *Store) importLog(ctx context.Context, actor audit.Actor, format, fileName string, r io.Reader, opts ...Option) (ImportRun, error) {
 	p, err := ParserFor(format, opts...)
 	if err != nil {
 		return ImportRun{}, err

@@ -6,6 +6,8 @@
 //
 //	make bench-http                      # starts PostgreSQL and Meilisearch like the tests do
 //	make bench-http ARGS='-duration 20s'
+//	make bench-http ARGS='-before /tmp/paved-old'   # an older binary beside this tree's, taking turns
+//	make bench-http ARGS='-profile /tmp/prof'       # the server's CPU profile per backend
 package main
 
 import (
@@ -40,11 +42,20 @@ func main() {
 	pgURL := flag.String("postgres-url", os.Getenv("PAVED_TEST_POSTGRES_URL"), "PostgreSQL server to create a scratch database on (empty: skip PostgreSQL)")
 	meiliURL := flag.String("meili-url", os.Getenv("PAVED_TEST_MEILI_URL"), "Meilisearch for the PostgreSQL run (empty: the embedded index)")
 	meiliKey := flag.String("meili-key", os.Getenv("PAVED_TEST_MEILI_KEY"), "Meilisearch key")
+	before := flag.String("before", "", "a paved binary built from an earlier commit: measured beside this tree's, step by step, on its own database")
+	profile := flag.String("profile", "", "folder to write each server's CPU profile to (the binary is built with -tags profile)")
 	flag.Parse()
-	if err := run(context.Background(), *duration, *pgURL, *meiliURL, *meiliKey); err != nil {
+	o := options{dur: *duration, pgURL: *pgURL, meiliURL: *meiliURL, meiliKey: *meiliKey, before: *before, profile: *profile}
+	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/http:", err)
 		os.Exit(1)
 	}
+}
+
+type options struct {
+	dur                       time.Duration
+	pgURL, meiliURL, meiliKey string
+	before, profile           string
 }
 
 // page is one URL of the mix.
@@ -69,7 +80,12 @@ type result struct {
 	bytesPerReq   int
 }
 
-func run(ctx context.Context, dur time.Duration, pgURL, meiliURL, meiliKey string) error {
+// variant is one binary under test: this tree's, and optionally an earlier one.
+type variant struct {
+	name, bin string
+}
+
+func run(ctx context.Context, o options) error {
 	tmp, err := os.MkdirTemp("", "bench-http-")
 	if err != nil {
 		return err
@@ -77,55 +93,106 @@ func run(ctx context.Context, dur time.Duration, pgURL, meiliURL, meiliKey strin
 	defer os.RemoveAll(tmp)
 	bin := filepath.Join(tmp, "paved")
 	fmt.Fprintln(os.Stderr, "building paved")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/paved").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
-	}
-
-	type backend struct {
-		name string
-		env  map[string]string
-		dsn  db.Options
-	}
-	sqliteDir := filepath.Join(tmp, "sqlite")
-	backends := []backend{{
-		name: "SQLite + Bleve",
-		env:  map[string]string{"PAVED_DATA_DIR": sqliteDir},
-		dsn:  db.Options{Dialect: db.SQLite, DSN: filepath.Join(sqliteDir, "paved.db")},
-	}}
-	if pgURL != "" {
-		dsn, drop, err := scratchDatabase(ctx, pgURL)
-		if err != nil {
+	build := []string{"build", "-o", bin}
+	if o.profile != "" {
+		build = append(build, "-tags", "profile")
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
 			return err
 		}
-		defer drop()
-		env := map[string]string{"PAVED_DATA_DIR": filepath.Join(tmp, "pg"), "PAVED_DATABASE_URL": dsn}
+	}
+	if out, err := exec.Command("go", append(build, "./cmd/paved")...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	variants := []variant{{"this tree", bin}}
+	if o.before != "" {
+		variants = []variant{{"before", o.before}, {"after", bin}}
+	}
+
+	var drops []func() // scratch PostgreSQL databases, dropped at the end
+	type backend struct {
+		name string
+		env  func(dir string) (map[string]string, db.Options, error)
+	}
+	backends := []backend{{
+		name: "SQLite + Bleve",
+		env: func(dir string) (map[string]string, db.Options, error) {
+			return map[string]string{"PAVED_DATA_DIR": dir}, db.Options{Dialect: db.SQLite, DSN: filepath.Join(dir, "paved.db")}, nil
+		},
+	}}
+	if o.pgURL != "" {
 		name := "PostgreSQL + Bleve"
-		if meiliURL != "" {
-			env["PAVED_SEARCH_URL"], env["PAVED_SEARCH_KEY"] = meiliURL, meiliKey
+		if o.meiliURL != "" {
 			name = "PostgreSQL + Meilisearch"
 		}
-		backends = append(backends, backend{name: name, env: env, dsn: db.Options{Dialect: db.Postgres, DSN: dsn}})
+		backends = append(backends, backend{name: name, env: func(dir string) (map[string]string, db.Options, error) {
+			dsn, drop, err := scratchDatabase(ctx, o.pgURL)
+			if err != nil {
+				return nil, db.Options{}, err
+			}
+			drops = append(drops, drop)
+			env := map[string]string{"PAVED_DATA_DIR": dir, "PAVED_DATABASE_URL": dsn}
+			if o.meiliURL != "" {
+				// Variants share the index: both seed the same catalogue into it.
+				env["PAVED_SEARCH_URL"], env["PAVED_SEARCH_KEY"] = o.meiliURL, o.meiliKey
+			}
+			return env, db.Options{Dialect: db.Postgres, DSN: dsn}, nil
+		}})
 	}
+	defer func() {
+		for _, d := range drops {
+			d()
+		}
+	}()
 
 	var results []result
 	var bareSize int
 	for i, b := range backends {
-		fmt.Fprintf(os.Stderr, "%s: seeding\n", b.name)
-		if err := prepare(ctx, bin, b.env); err != nil {
-			return fmt.Errorf("%s: %w", b.name, err)
+		type running struct {
+			target string
+			srv    *server
+			cookie *http.Cookie
 		}
-		cookie, err := session(ctx, b.dsn)
-		if err != nil {
-			return fmt.Errorf("%s: %w", b.name, err)
+		var live []running
+		stopAll := func() {
+			for _, r := range live {
+				r.srv.stop()
+			}
 		}
-		srv, err := startServer(bin, b.env)
-		if err != nil {
-			return fmt.Errorf("%s: %w", b.name, err)
-		}
-		sizes, err := warmUp(srv.base, cookie)
-		if err != nil {
-			srv.stop()
-			return fmt.Errorf("%s: %w", b.name, err)
+		var sizes []int
+		for j, v := range variants {
+			target := b.name
+			if len(variants) > 1 {
+				target = b.name + ", " + v.name
+			}
+			dir := filepath.Join(tmp, fmt.Sprintf("b%dv%d", i, j))
+			env, dsn, err := b.env(dir)
+			if err != nil {
+				stopAll()
+				return fmt.Errorf("%s: %w", target, err)
+			}
+			if o.profile != "" && v.bin == bin {
+				env["PAVED_PROFILE_CPU"] = filepath.Join(o.profile, strings.NewReplacer(" ", "", "+", "-").Replace(b.name)+".pprof")
+			}
+			fmt.Fprintf(os.Stderr, "%s: seeding\n", target)
+			if err := prepare(ctx, v.bin, env); err != nil {
+				stopAll()
+				return fmt.Errorf("%s: %w", target, err)
+			}
+			cookie, err := session(ctx, dsn)
+			if err != nil {
+				stopAll()
+				return fmt.Errorf("%s: %w", target, err)
+			}
+			srv, err := startServer(v.bin, env)
+			if err != nil {
+				stopAll()
+				return fmt.Errorf("%s: %w", target, err)
+			}
+			live = append(live, running{target, srv, cookie})
+			if sizes, err = warmUp(srv.base, cookie); err != nil {
+				stopAll()
+				return fmt.Errorf("%s: %w", target, err)
+			}
 		}
 		if i == 0 {
 			// The reference: a bare Gin handler serving a page as large as the mix's average,
@@ -137,26 +204,33 @@ func run(ctx context.Context, dur time.Duration, pgURL, meiliURL, meiliKey strin
 			bareSize = total / len(sizes)
 			bare, stopBare, err := startBare(bareSize)
 			if err != nil {
-				srv.stop()
+				stopAll()
 				return err
 			}
 			for _, c := range []int{8, 32} {
 				fmt.Fprintf(os.Stderr, "bare gin: %d clients\n", c)
-				results = append(results, load("bare Gin handler", "same-size page", bare, nil, []page{{"bare", "/"}}, c, dur))
+				results = append(results, load("bare Gin handler", "same-size page", bare, nil, []page{{"bare", "/"}}, c, o.dur))
 			}
 			stopBare()
 		}
+		// Variants take turns at each step, so that a noisy neighbour hits both alike.
 		for _, c := range []int{8, 32} {
-			fmt.Fprintf(os.Stderr, "%s: mix at %d clients\n", b.name, c)
-			results = append(results, load(b.name, "mix", srv.base, cookie, mix, c, dur))
+			for _, r := range live {
+				fmt.Fprintf(os.Stderr, "%s: mix at %d clients\n", r.target, c)
+				results = append(results, load(r.target, "mix", r.srv.base, r.cookie, mix, c, o.dur))
+			}
 		}
 		for _, p := range mix {
-			fmt.Fprintf(os.Stderr, "%s: %s at 32 clients\n", b.name, p.name)
-			results = append(results, load(b.name, p.name, srv.base, cookie, []page{p}, 32, dur/2))
+			for _, r := range live {
+				fmt.Fprintf(os.Stderr, "%s: %s at 32 clients\n", r.target, p.name)
+				results = append(results, load(r.target, p.name, r.srv.base, r.cookie, []page{p}, 32, o.dur/2))
+			}
 		}
-		rss, hwm := memory(srv.cmd.Process.Pid)
-		fmt.Printf("%s: server RSS %d MB after %s of load (peak %d MB)\n", b.name, rss>>20, srv.uptime().Round(time.Second), hwm>>20)
-		srv.stop()
+		for _, r := range live {
+			rss, hwm := memory(r.srv.cmd.Process.Pid)
+			fmt.Printf("%s: server RSS %d MB after %s of load (peak %d MB)\n", r.target, rss>>20, r.srv.uptime().Round(time.Second), hwm>>20)
+		}
+		stopAll()
 	}
 	report(results, bareSize)
 	return nil

@@ -202,13 +202,14 @@ type QueueCounts struct {
 
 // CountQueues counts what waits for security, and the open votes viewer has not voted in.
 func (s *Service) CountQueues(ctx context.Context, viewer int64) (QueueCounts, error) {
+	// Both badges in one round trip: the navigation of every page asks for them.
 	var q QueueCounts
-	if err := s.db.GetContext(ctx, &q.Reviews, s.db.Rebind("SELECT COUNT(*) FROM requests r WHERE "+reviewWhere), reviewArgs()...); err != nil {
-		return q, fmt.Errorf("count reviews: %w", err)
-	}
-	if err := s.db.GetContext(ctx, &q.Votes, s.db.Rebind(`SELECT COUNT(*) FROM requests r WHERE r.state = ?
-		AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.request_id = r.id AND v.user_id = ?)`), StateVoting, viewer); err != nil {
-		return q, fmt.Errorf("count votes to cast: %w", err)
+	args := append(reviewArgs(), StateVoting, viewer)
+	if err := s.db.QueryRowxContext(ctx, s.db.Rebind(`SELECT
+		(SELECT COUNT(*) FROM requests r WHERE `+reviewWhere+`),
+		(SELECT COUNT(*) FROM requests r WHERE r.state = ?
+			AND NOT EXISTS (SELECT 1 FROM votes v WHERE v.request_id = r.id AND v.user_id = ?))`), args...).Scan(&q.Reviews, &q.Votes); err != nil {
+		return q, fmt.Errorf("count queues: %w", err)
 	}
 	return q, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/pavedhq/paved/catalog"
@@ -58,6 +59,13 @@ type domain struct {
 	follower *catalog.Follower
 }
 
+// metrics returns the domain's collectors for /metrics: jobs, searches, imports and pulls.
+func (dm *domain) metrics() []prometheus.Collector {
+	out := append([]prometheus.Collector{}, dm.jobs.Metrics()...)
+	out = append(out, dm.catalog.Metrics.Collectors()...)
+	return append(out, dm.discovery.Metrics.Collectors()...)
+}
+
 // openDomain opens and migrates everything a catalogue command needs.
 func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate bool) (*domain, error) {
 	d, err := openDB(ctx, cfg)
@@ -105,6 +113,11 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		outbox = catalog.ChangeLog{Resolver: jobsOutbox}
 	}
 	dm.catalog = catalog.NewService(d, dm.index, outbox)
+	engine := "bleve"
+	if cfg.SearchURL != "" {
+		engine = "meilisearch"
+	}
+	dm.catalog.Metrics = catalog.NewSearchMetrics(engine)
 	if cfg.SearchURL == "" {
 		dm.follower = &catalog.Follower{Catalog: dm.catalog, CursorFile: filepath.Join(cfg.DataDir, "index.cursor"), Log: log}
 	}
@@ -115,6 +128,7 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 	n.Register(dm.jobs)
 	dm.requests.SetNotifier(requestNotifier{n: n, j: dm.jobs})
 	dm.discovery = discovery.NewStore(d)
+	dm.discovery.Metrics = discovery.NewMetrics()
 	dm.discovery.Retention = cfg.UsageRetention
 	dm.requests.SetUsageCounter(dm.discovery)
 	dm.catalog.SetGroupDirectory(dm.discovery)

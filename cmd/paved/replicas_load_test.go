@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,8 +28,10 @@ import (
 // Meilisearch, as a scaled-out installation does, and checks that they behave as one portal:
 // a session made on one is valid on the others; an app created on one is found on the others
 // and indexed by exactly one job; each periodic job is enqueued once per period, not once per
-// replica; and stopping one replica while 16 clients load them all loses no request (a client
-// retries an idempotent request on another replica when its connection closes) and no job.
+// replica, and a log source is pulled once per period, not by each replica; and stopping one
+// replica while 16 clients load them all loses no request (a client retries an idempotent
+// request on another replica when its connection closes), sets off no extra pull and loses
+// no job.
 func TestReplicasShareOnePostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three servers; skipped with -short")
@@ -36,6 +40,13 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	meiliURL, meiliKey := testutil.Meili(t)
 	bin := pavedBinary(t)
 	tmp := t.TempDir()
+	// Every replica is given the same Okta source (its API an httptest server that counts the
+	// requests it gets): the scheduled pull must call it once per period, not once per replica.
+	okta, oktaCalls := countingOkta(t)
+	sources := filepath.Join(tmp, "sources.json")
+	if err := os.WriteFile(sources, []byte(fmt.Sprintf(`[{"kind": "okta", "name": "Replica Okta", "base_url": %q, "secret_env": "REPLICA_OKTA_TOKEN"}]`, okta)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var servers []*server
 	for i := range 3 {
 		servers = append(servers, startServer(t, bin, map[string]string{
@@ -43,6 +54,11 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 			"PAVED_SEARCH_URL":   meiliURL,
 			"PAVED_SEARCH_KEY":   meiliKey,
 			"PAVED_DATA_DIR":     filepath.Join(tmp, fmt.Sprint(i)),
+			// The fixture's events are from 2024, older than the retention window: the pull
+			// reads and counts them but stores none, so the catalogue changes below do not
+			// set off discovery's re-resolution of real usage while the load runs.
+			"PAVED_SOURCES_FILE": sources,
+			"REPLICA_OKTA_TOKEN": "okta-token",
 		}))
 	}
 	var bases []string
@@ -150,6 +166,27 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 		}
 	}
 
+	// The pull the leader ran at start called the Okta API twice (the events, then the empty
+	// page that ends a poll) and stored the events once; no other replica pulled.
+	var pulled int
+	deadline := time.Now().Add(20 * time.Second)
+	for pulled == 0 && time.Now().Before(deadline) {
+		if err := d.GetContext(ctx, &pulled, "SELECT COUNT(*) FROM river_job WHERE kind = 'discovery.pull_sources' AND state = 'completed'"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // room for a duplicate pull to show
+	var pages int
+	if err := d.GetContext(ctx, &pages, "SELECT COUNT(*) FROM import_runs WHERE file_name LIKE 'okta page % of Replica Okta'"); err != nil {
+		t.Fatal(err)
+	}
+	if pulled != 1 || oktaCalls.Load() != 2 || pages != 1 {
+		t.Errorf("three replicas ran %d pull jobs, called the Okta API %d times and imported %d pages; want 1 pull, 2 calls, 1 page",
+			pulled, oktaCalls.Load(), pages)
+	}
+	callsBeforeLoad := oktaCalls.Load()
+
 	// Load: 16 clients send idempotent requests over the three replicas while a writer creates
 	// apps on replica 0; replica 2 is stopped in the middle.
 	const clients = 16
@@ -220,9 +257,13 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	if sent.Load()-stoppedAt < 50 {
 		t.Errorf("only %d requests after the stop; the load did not go on", sent.Load()-stoppedAt)
 	}
+	// Stopping a replica does not set off another pull within the period.
+	if n := oktaCalls.Load(); n != callsBeforeLoad {
+		t.Errorf("the Okta API was called %d more times after a replica stopped; want none until the next period", n-callsBeforeLoad)
+	}
 	// No job is lost: every app created under load is indexed, once, and nothing is left
 	// running on the stopped replica.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for _, s := range created {
 		if n := waitIndexed(t, d, s, deadline); n != 1 {
 			t.Errorf("app %s indexed by %d completed jobs; want 1", s, n)
@@ -238,6 +279,33 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 	for _, s := range servers[:2] {
 		s.stop(t)
 	}
+}
+
+// countingOkta serves the Okta System Log API from the fixture and counts the requests: the
+// first page of a poll holds the events, the page its next link leads to is empty.
+func countingOkta(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	events, err := os.ReadFile(filepath.Join("..", "..", "discovery", "testdata", "okta", "logs_array.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := &atomic.Int64{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.URL.Path != "/api/v1/logs" || r.Header.Get("Authorization") != "SSWS okta-token" {
+			http.Error(w, `{"errorCode":"E0000011"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Link", fmt.Sprintf(`<http://%s/api/v1/logs?after=end>; rel="next"`, r.Host))
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("after") == "" {
+			_, _ = w.Write(events)
+			return
+		}
+		_, _ = w.Write([]byte("[]"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, calls
 }
 
 // waitIndexed waits until slug's index job has completed, or deadline, then a little longer

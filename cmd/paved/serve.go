@@ -30,6 +30,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 // mount adds the dev identity provider's routes; ready runs once everything is up.
 func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engine), ready func(context.Context, *domain, *auth.Service, *slog.Logger) error) error {
 	started := time.Now()
+	defer startProfile(e)()
 	log := newLogger(cfg, e.stderr)
 	dm, err := openDomain(ctx, cfg, log, !cfg.NoMigrate)
 	if err != nil {
@@ -80,7 +81,7 @@ func serve(ctx context.Context, e env, cfg *config.Config, mount func(*gin.Engin
 	srv, err := portal.New(portal.Deps{
 		Config: cfg, Logger: log, DB: dm.db, Views: views, Mount: mount,
 		Checks:     []portal.Check{{Name: "search", Check: dm.index.Ping}},
-		Collectors: dm.jobs.Metrics(),
+		Collectors: dm.metrics(),
 		IndexLag:   dm.indexLag,
 		Auth:       authSvc, RP: rp, Catalog: dm.catalog, Requests: dm.requests, Discovery: dm.discovery, Actions: dm.actions,
 		Roles: auth.RoleMapping{

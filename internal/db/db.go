@@ -81,8 +81,17 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("unknown database dialect %q", o.Dialect)
 	}
-	sqlDB, err := sql.Open(driver, dsn)
-	if err != nil {
+	var (
+		sqlDB *sql.DB
+		err   error
+	)
+	if o.Dialect == SQLite {
+		base, err := sqlite.NewConnector(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s database: %w", o.Dialect, err)
+		}
+		sqlDB = sql.OpenDB(cachingConnector{base})
+	} else if sqlDB, err = sql.Open(driver, dsn); err != nil {
 		return nil, fmt.Errorf("open %s database: %w", o.Dialect, err)
 	}
 	maxIdle := o.MaxIdleConns
