@@ -177,14 +177,16 @@ func diffLines(a, b []string) string {
 	return strings.Join(out, "\n")
 }
 
-// check compares each discovered app's rolled-up usage with a recount of its raw events.
+// check compares each discovered app's rolled-up usage, and its per-source breakdown, with a
+// recount of its raw events.
 func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500})
+	apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500, WithSources: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSources(t, d, apps)
 	recent := 0
 	for _, a := range apps {
 		recent += a.Users7
@@ -306,6 +308,37 @@ func sqlTrue(d *db.DB) string {
 		return "true"
 	}
 	return "1"
+}
+
+// checkSources compares each identifier in the apps' breakdowns with a recount of its raw
+// events: the people who used it (each once) and its uses.
+func checkSources(t *testing.T, d *db.DB, apps []discovery.DiscoveredApp) {
+	t.Helper()
+	const use = `outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke'`
+	idents := 0
+	for _, a := range apps {
+		if len(a.Sources) == 0 {
+			t.Errorf("%s: no sources in its breakdown", a.Name)
+		}
+		for _, src := range a.Sources {
+			idents++
+			var want struct {
+				Users  int `db:"users"`
+				Events int `db:"events"`
+			}
+			if err := d.Get(&want, d.Rebind(`SELECT COUNT(DISTINCT COALESCE(p.email, e.user_key)) AS users, COUNT(*) AS events
+				FROM usage_events e LEFT JOIN person_ids p ON p.user_key = e.user_key WHERE e.app_key = ? AND `+use), src.Identifier); err != nil {
+				t.Fatal(err)
+			}
+			if src.UsersAll != want.Users || src.EventsAll != want.Events {
+				t.Errorf("%s, %s from %s: %d people and %d events in the breakdown, %d and %d in the raw events",
+					a.Name, src.Identifier, src.Source, src.UsersAll, src.EventsAll, want.Users, want.Events)
+			}
+		}
+	}
+	if idents == 0 {
+		t.Fatal("no identifiers in the breakdowns: the test would prove little")
+	}
 }
 
 // TestImportAfterKnownEventsStoresTheRest imports the first 2,500 events of a log and then the
