@@ -57,12 +57,13 @@ type sourceKey struct{ app, source string }
 // entry, and at most as many (app, person) entries again).
 const maxTallyEntries = 100_000
 
-// entries is how many (identifier, user), (identifier, day) and granted scope entries the
-// tally holds. The (app, person) entries are left out: each stands for one or more
-// (identifier, user) entries, so there are never more of them, and counting them would make
-// imports roll up sooner (up to twice as often), writing the same (identifier, user) rows more
-// times.
-func (t *tally) entries() int { return len(t.users) + len(t.days) + len(t.grants) }
+// entries is how many (identifier, user) and (identifier, day) entries the tally holds, or
+// granted scope entries if there are more of those. The (app, person) entries are left out:
+// each stands for one or more (identifier, user) entries, so there are never more of them, and
+// counting them would make imports roll up sooner (up to twice as often), writing the same
+// (identifier, user) rows more times. The scopes are bounded on their own for the same reason:
+// a log with many grants would otherwise roll up sooner than one without.
+func (t *tally) entries() int { return max(len(t.users)+len(t.days), len(t.grants)) }
 
 func newTally(from int64) *tally {
 	t := &tally{}
