@@ -30,8 +30,8 @@ type grantTimes struct{ granted, revoked time.Time }
 // cut short is counted from them like the rest.
 type grantTally map[grantKey]grantTimes
 
-// add counts one event; e's app key and scopes are kept as given (the tally interns them).
-func (g grantTally) add(e UsageEvent, person string, at time.Time) {
+// add counts one event; intern returns the copy of a key string to keep.
+func (g grantTally) add(e UsageEvent, person string, at time.Time, intern func(string) string) {
 	if person == "" || e.Outcome != OutcomeSuccess && e.Outcome != OutcomeUnknown {
 		return
 	}
@@ -45,8 +45,9 @@ func (g grantTally) add(e UsageEvent, person string, at time.Time) {
 	default:
 		return
 	}
+	app, person := intern(e.AppKey), intern(person)
 	for _, sc := range scopes {
-		g.note(grantKey{e.AppKey, person, sc}, e.Kind == KindOAuthGrant, at)
+		g.note(grantKey{app, person, intern(sc)}, e.Kind == KindOAuthGrant, at)
 	}
 }
 
@@ -60,21 +61,6 @@ func (g grantTally) note(k grantKey, granted bool, at time.Time) {
 		t.revoked = at
 	}
 	g[k] = t
-}
-
-// merge adds o, a later batch's grants.
-func (g grantTally) merge(o grantTally, intern func(string) string) {
-	for k, v := range o {
-		k = grantKey{intern(k.app), intern(k.user), intern(k.scope)}
-		t := g[k]
-		if v.granted.After(t.granted) {
-			t.granted = v.granted
-		}
-		if v.revoked.After(t.revoked) {
-			t.revoked = v.revoked
-		}
-		g[k] = t
-	}
 }
 
 // scopeSep separates an event's scopes in usage_events.scopes; cleaning turns line breaks in
@@ -120,7 +106,7 @@ func rollUpGrants(ctx context.Context, tx *sqlx.Tx, runID, from, to int64) error
 			return fmt.Errorf("roll up usage (granted scopes): %w", err)
 		}
 		e.Scopes = scopesOf(scopes)
-		g.add(e, person, db.Time(at.Time))
+		g.add(e, person, db.Time(at.Time), func(s string) string { return s })
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("roll up usage (granted scopes): %w", err)

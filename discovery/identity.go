@@ -165,6 +165,7 @@ type identities struct {
 	ident  map[string]int64  // identifier → discovered app id
 	keys   map[string]int64  // resolution key → discovered app id
 	people map[string]string // "id:…" user key → e-mail
+	idKeys map[string]string // IdP user id as logged → its "id:…" user key
 	// learned are the user keys this import tied to an e-mail; people counted under them
 	// before are re-counted at its end.
 	learned map[string]bool
@@ -182,7 +183,7 @@ func (s *Store) loadIdentities(ctx context.Context) (*identities, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := &identities{res: res, ident: map[string]int64{}, keys: map[string]int64{}, people: map[string]string{}, learned: map[string]bool{}}
+	ids := &identities{res: res, ident: map[string]int64{}, keys: map[string]int64{}, people: map[string]string{}, idKeys: map[string]string{}, learned: map[string]bool{}}
 	if err := loadPairs(ctx, s.db, "SELECT app_key AS k, discovered_app_id AS id FROM discovered_identifiers WHERE discovered_app_id IS NOT NULL", ids.ident); err != nil {
 		return nil, err
 	}
@@ -261,7 +262,12 @@ func (ids *identities) learn(st *staged, e UsageEvent) {
 	if e.UserEmail == "" || e.UserID == "" {
 		return
 	}
-	k := strings.ToLower("id:" + e.UserID)
+	// Most events come from people seen before: their key is looked up, not built again.
+	k, ok := ids.idKeys[e.UserID]
+	if !ok {
+		k = strings.ToLower("id:" + e.UserID)
+		ids.idKeys[strings.Clone(e.UserID)] = k
+	}
 	if ids.people[k] != e.UserEmail {
 		st.people[k] = e.UserEmail
 	}

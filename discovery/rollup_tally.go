@@ -117,7 +117,7 @@ func (t *tally) add(e UsageEvent, user, person string, at time.Time) {
 	}
 	t.users[pk], t.days[dk] = u, d
 	t.sources[sourceKey{app, t.intern(string(e.Source))}] = true
-	t.grants.add(e, person, at)
+	t.grants.add(e, person, at, t.intern)
 }
 
 // count adds one event at us (Unix microseconds): a use, a failure or neither.
@@ -143,37 +143,6 @@ func (u *userTally) merge(v userTally) {
 	u.lastUsed, u.lastSeen = max(u.lastUsed, v.lastUsed), max(u.lastSeen, v.lastSeen)
 	u.events += v.events
 	u.failures += v.failures
-}
-
-// merge adds o, the tally of the next batch, whose events end at id o.to.
-func (t *tally) merge(o *tally) {
-	for k, v := range o.users {
-		k = pairKey{t.intern(k.app), t.intern(k.user)}
-		u := t.users[k]
-		u.merge(v)
-		t.users[k] = u
-	}
-	for k := range o.mapped {
-		t.mapped[pairKey{t.intern(k.app), t.intern(k.user)}] = true
-	}
-	for k, v := range o.people {
-		k = pairKey{t.intern(k.app), t.intern(k.user)}
-		g := t.people[k]
-		g.merge(v)
-		t.people[k] = g
-	}
-	for k, v := range o.days {
-		k = dayKey{t.intern(k.app), t.intern(k.day)}
-		d := t.days[k]
-		d.events += v.events
-		d.failures += v.failures
-		t.days[k] = d
-	}
-	for k := range o.sources {
-		t.sources[sourceKey{t.intern(k.app), t.intern(k.source)}] = true
-	}
-	t.grants.merge(o.grants, t.intern)
-	t.to = max(t.to, o.to)
 }
 
 // rowsPerUpsert keeps each statement under both databases' limits on parameters (7 a row).

@@ -182,11 +182,14 @@ func (s *Store) Import(ctx context.Context, actor audit.Actor, format, fileName 
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
-			n, bt, err := s.storeBatch(ctx, bulk, full, run.ID, b, ids, &dd)
-			if err == nil {
+			n, err := s.storeBatch(ctx, bulk, full, run.ID, b, ids, &dd, counted)
+			if err != nil {
+				// The tally may hold some of the batch, which was rolled back: the rollup at
+				// the end reads the committed events back instead.
+				counted.reset(-1)
+			} else {
 				run.New += n
 				run.Duplicate += len(b) - n
-				counted.merge(bt)
 				if unrolled += n; unrolled >= s.rollupInterval() || counted.entries() >= maxTallyEntries {
 					deferPeople()
 					unrolled, err = 0, s.rollUpRun(ctx, bulk, run.ID, counted, true)
@@ -306,16 +309,15 @@ type dedup struct{ mostlyKnown bool }
 
 // storeBatch inserts events, skipping those already stored, and records their identifiers,
 // the discovered apps they belong to and the user ids tied to e-mails; it returns how many
-// events were new, and their tally for the rollups. One multi-row statement per chunk keeps
-// round trips few.
+// events were new, and adds them to the import's tally for the rollups (which, if it fails,
+// holds part of a batch that was rolled back). One multi-row statement per chunk keeps round
+// trips few.
 // While most events turn out to be known, each chunk first asks which of its ids are stored,
 // a lookup that costs far less than offering every row to the insert, and inserts only the rest.
-func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, runID int64, events []UsageEvent, ids *identities, dd *dedup) (int, *tally, error) {
+func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, runID int64, events []UsageEvent, ids *identities, dd *dedup, counted *tally) (int, error) {
 	added := 0
-	var counted *tally
 	st := newStaged()
 	err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
-		counted, st = newTally(0), newStaged()
 		type span struct {
 			name        string
 			first, last time.Time
@@ -422,10 +424,10 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 		return err
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	ids.commit(st)
-	return added, counted, nil
+	return added, nil
 }
 
 // identifierUpsert merges an identifier's span into the one already recorded; the discovered
