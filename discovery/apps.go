@@ -224,12 +224,26 @@ func (s *Store) fillSources(ctx context.Context, apps []DiscoveredApp) error {
 		byID[a.ID], ids[i] = i, a.ID
 		apps[i].Sources = []SourceUsage{}
 	}
-	q, args, err := sqlx.In(`SELECT i.discovered_app_id, COALESCE(x.source, '') AS source, i.app_key, i.display_name, i.pinned, i.last_seen,
-			COALESCE((SELECT COUNT(DISTINCT COALESCE(p.email, u.user_key)) FROM usage_app_users u LEFT JOIN person_ids p ON p.user_key = u.user_key
-				WHERE u.app_key = i.app_key AND u.last_used IS NOT NULL), 0) AS users_all,
-			COALESCE((SELECT SUM(events) FROM usage_app_days v WHERE v.app_key = i.app_key), 0) AS events_all
-		FROM discovered_identifiers i LEFT JOIN discovered_app_sources x ON x.app_key = i.app_key
-		WHERE i.discovered_app_id IN (?) ORDER BY i.discovered_app_id, users_all DESC, i.app_key, x.source`, ids)
+	// The people and events of all the identifiers are counted by one grouped query each, not
+	// by a subquery per identifier and source: on PostgreSQL those ran one after another.
+	// People are grouped in two steps (distinct pairs, then a count per identifier), which
+	// both databases do with a hash or an index rather than a sort per identifier.
+	q, args, err := sqlx.In(`WITH idents AS (
+			SELECT app_key, discovered_app_id, display_name, pinned, last_seen FROM discovered_identifiers WHERE discovered_app_id IN (?)
+		), people AS (
+			SELECT app_key, COUNT(*) AS users_all FROM (
+				SELECT DISTINCT u.app_key, COALESCE(p.email, u.user_key) AS person
+				FROM idents i JOIN usage_app_users u ON u.app_key = i.app_key LEFT JOIN person_ids p ON p.user_key = u.user_key
+				WHERE u.last_used IS NOT NULL
+			) used GROUP BY app_key
+		), events AS (
+			SELECT v.app_key, SUM(v.events) AS events_all FROM idents i JOIN usage_app_days v ON v.app_key = i.app_key GROUP BY v.app_key
+		)
+		SELECT i.discovered_app_id, COALESCE(x.source, '') AS source, i.app_key, i.display_name, i.pinned, i.last_seen,
+			COALESCE(pe.users_all, 0) AS users_all, COALESCE(ev.events_all, 0) AS events_all
+		FROM idents i LEFT JOIN discovered_app_sources x ON x.app_key = i.app_key
+			LEFT JOIN people pe ON pe.app_key = i.app_key LEFT JOIN events ev ON ev.app_key = i.app_key
+		ORDER BY i.discovered_app_id, users_all DESC, i.app_key, x.source`, ids)
 	if err != nil {
 		return err
 	}

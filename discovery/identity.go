@@ -165,6 +165,7 @@ type identities struct {
 	ident  map[string]int64  // identifier → discovered app id
 	keys   map[string]int64  // resolution key → discovered app id
 	people map[string]string // "id:…" user key → e-mail
+	idKeys map[string]string // IdP user id as logged → its "id:…" user key
 	// learned are the user keys this import tied to an e-mail; people counted under them
 	// before are re-counted at its end.
 	learned map[string]bool
@@ -182,7 +183,7 @@ func (s *Store) loadIdentities(ctx context.Context) (*identities, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := &identities{res: res, ident: map[string]int64{}, keys: map[string]int64{}, people: map[string]string{}, learned: map[string]bool{}}
+	ids := &identities{res: res, ident: map[string]int64{}, keys: map[string]int64{}, people: map[string]string{}, idKeys: map[string]string{}, learned: map[string]bool{}}
 	if err := loadPairs(ctx, s.db, "SELECT app_key AS k, discovered_app_id AS id FROM discovered_identifiers WHERE discovered_app_id IS NOT NULL", ids.ident); err != nil {
 		return nil, err
 	}
@@ -261,7 +262,12 @@ func (ids *identities) learn(st *staged, e UsageEvent) {
 	if e.UserEmail == "" || e.UserID == "" {
 		return
 	}
-	k := strings.ToLower("id:" + e.UserID)
+	// Most events come from people seen before: their key is looked up, not built again.
+	k, ok := ids.idKeys[e.UserID]
+	if !ok {
+		k = strings.ToLower("id:" + e.UserID)
+		ids.idKeys[strings.Clone(e.UserID)] = k
+	}
 	if ids.people[k] != e.UserEmail {
 		st.people[k] = e.UserEmail
 	}
@@ -425,29 +431,47 @@ func recountPeople(ctx context.Context, tx *sqlx.Tx, appIDs []int64) error {
 	return nil
 }
 
-// recountLearned recounts the apps where people were counted under user ids that an import
-// has since tied to e-mails, so each of them becomes one person with their other sign-ins.
-func (s *Store) recountLearned(ctx context.Context, learned map[string]bool) error {
-	if len(learned) == 0 {
+// recountPeopleOf recounts, at the end of run runID, the people of the discovered apps of the
+// identifiers whose people its rollups left out (see rollUpRun), and of the apps where people
+// were counted under user ids that it has since tied to e-mails, so each of them becomes one
+// person with their other sign-ins; then the run's people are counted. Recounting reads the
+// per-identifier rollups, which are complete, so it is right whatever other imports, merges and
+// splits did meanwhile.
+func (s *Store) recountPeopleOf(ctx context.Context, runID int64, idents, learned map[string]bool) error {
+	if len(idents) == 0 && len(learned) == 0 {
 		return nil
 	}
-	keys := slices.Sorted(maps.Keys(learned))
 	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockPeople(ctx, tx, s.db.Dialect, false); err != nil {
 			return err
 		}
 		var apps []int64
-		for start := 0; start < len(keys); start += 500 {
-			q, args, err := sqlx.In("SELECT DISTINCT discovered_app_id FROM usage_discovered_users WHERE user_key IN (?)", keys[start:min(start+500, len(keys))])
-			if err != nil {
-				return err
+		for _, c := range []struct {
+			q    string
+			keys map[string]bool
+		}{
+			{"SELECT DISTINCT discovered_app_id FROM discovered_identifiers WHERE discovered_app_id IS NOT NULL AND app_key IN (?)", idents},
+			{"SELECT DISTINCT discovered_app_id FROM usage_discovered_users WHERE user_key IN (?)", learned},
+		} {
+			keys := slices.Sorted(maps.Keys(c.keys))
+			for start := 0; start < len(keys); start += 500 {
+				q, args, err := sqlx.In(c.q, keys[start:min(start+500, len(keys))])
+				if err != nil {
+					return err
+				}
+				var part []int64
+				if err := tx.SelectContext(ctx, &part, tx.Rebind(q), args...); err != nil {
+					return fmt.Errorf("find people to recount: %w", err)
+				}
+				apps = append(apps, part...)
 			}
-			var part []int64
-			if err := tx.SelectContext(ctx, &part, tx.Rebind(q), args...); err != nil {
-				return fmt.Errorf("find people to recount: %w", err)
-			}
-			apps = append(apps, part...)
 		}
-		return recountPeople(ctx, tx, apps)
+		if err := recountPeople(ctx, tx, apps); err != nil {
+			return err
+		}
+		if len(idents) == 0 {
+			return nil
+		}
+		return clearPeoplePending(ctx, tx, runID)
 	})
 }

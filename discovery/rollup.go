@@ -40,8 +40,11 @@ var errRolledUp = errors.New("already rolled up")
 //
 // t, when not nil, is the import's own tally of the events it stored since its last rollup,
 // which saves reading them back; it is used only if it covers exactly the range to roll up
-// (another process may have rolled up part of it), and is reset once rolled up.
-func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64, t *tally) error {
+// (another process may have rolled up part of it), and is reset once rolled up. With
+// deferPeople, the tally's people are not added: the run is marked people_pending in the same
+// transaction, and its importer recounts the people of the apps it touched at its end
+// (recountPeopleOf), or RollUpPending does after a crash.
+func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64, t *tally, deferPeople bool) error {
 	rolledTo := int64(-1) // the watermark after this rollup, when known
 	err := runner.InTx(ctx, func(tx *sqlx.Tx) error {
 		var w struct {
@@ -67,7 +70,12 @@ func (s *Store) rollUpRun(ctx context.Context, runner txRunner, runID int64, t *
 			return err
 		}
 		if t != nil && t.from == w.From && t.to == w.To {
-			return t.apply(ctx, tx)
+			if deferPeople {
+				if _, err := tx.ExecContext(ctx, tx.Rebind("UPDATE import_runs SET people_pending = ? WHERE id = ?"), true, runID); err != nil {
+					return fmt.Errorf("roll up run %d: %w", runID, err)
+				}
+			}
+			return t.apply(ctx, tx, !deferPeople)
 		}
 		return rollUp(ctx, tx, s.db.Dialect, runID, w.From, w.To)
 	})
@@ -89,16 +97,60 @@ type txRunner interface {
 }
 
 // RollUpPending rolls up every run with events not yet counted: a run that crashed between
-// two rollups, or one still going (which is safe, see rollUpRun).
+// two rollups, or one still going (which is safe, see rollUpRun). It then recounts the people
+// of every discovered app if a run that is no longer going left them to be recounted.
 func (s *Store) RollUpPending(ctx context.Context) error {
 	var runs []int64
 	if err := s.db.SelectContext(ctx, &runs, "SELECT id FROM import_runs WHERE last_event_id > rolled_up_to ORDER BY id"); err != nil {
 		return fmt.Errorf("find runs to roll up: %w", err)
 	}
 	for _, id := range runs {
-		if err := s.rollUpRun(ctx, s.db, id, nil); err != nil {
+		if err := s.rollUpRun(ctx, s.db, id, nil, false); err != nil {
 			return err
 		}
+	}
+	return s.recountPending(ctx)
+}
+
+// recountPending recounts the people of every discovered app when a run that is not running
+// any more (it crashed, or failed before its recount) left people_pending set. Which apps it
+// touched is not stored, and crashes are rare: all of them are recounted, from the
+// per-identifier rollups, which are complete.
+func (s *Store) recountPending(ctx context.Context) error {
+	q := s.db.Rebind("SELECT id FROM import_runs WHERE people_pending = ? AND status <> ?")
+	var runs []int64
+	if err := s.db.SelectContext(ctx, &runs, q, true, RunRunning); err != nil {
+		return fmt.Errorf("find runs with people to recount: %w", err)
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockPeople(ctx, tx, s.db.Dialect, false); err != nil {
+			return err
+		}
+		if err := tx.SelectContext(ctx, &runs, q, true, RunRunning); err != nil || len(runs) == 0 {
+			return err // another process recounted them meanwhile
+		}
+		var apps []int64
+		if err := tx.SelectContext(ctx, &apps, "SELECT id FROM discovered_apps"); err != nil {
+			return fmt.Errorf("recount people: %w", err)
+		}
+		if err := recountPeople(ctx, tx, apps); err != nil {
+			return err
+		}
+		return clearPeoplePending(ctx, tx, runs...)
+	})
+}
+
+// clearPeoplePending says the runs' people are counted.
+func clearPeoplePending(ctx context.Context, tx *sqlx.Tx, runs ...int64) error {
+	q, args, err := sqlx.In("UPDATE import_runs SET people_pending = ? WHERE id IN (?)", false, runs)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+		return fmt.Errorf("clear people to recount: %w", err)
 	}
 	return nil
 }
@@ -127,7 +179,8 @@ func usageMerge(table string) string {
 }
 
 // rollUp adds run runID's events with ids in (from, to] to the rollups. Set-based statements
-// keep it to three statements whatever the number of events.
+// keep it to a few statements whatever the number of events; the granted scopes, which SQL
+// would have to split, are read back and counted in Go.
 func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int64) error {
 	stmts := []struct{ what, sql string }{
 		{"users", `INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events, failures)
@@ -160,5 +213,5 @@ func rollUp(ctx context.Context, tx *sqlx.Tx, d db.Dialect, runID, from, to int6
 			return fmt.Errorf("roll up usage (%s): %w", st.what, err)
 		}
 	}
-	return nil
+	return rollUpGrants(ctx, tx, runID, from, to)
 }

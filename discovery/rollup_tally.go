@@ -29,6 +29,7 @@ type tally struct {
 	mapped  map[pairKey]bool
 	days    map[dayKey]dayTally
 	sources map[sourceKey]bool
+	grants  grantTally
 	strs    map[string]string // interned keys
 }
 
@@ -56,11 +57,13 @@ type sourceKey struct{ app, source string }
 // entry, and at most as many (app, person) entries again).
 const maxTallyEntries = 100_000
 
-// entries is how many (identifier, user) and (identifier, day) entries the tally holds. The
-// (app, person) entries are left out: each stands for one or more (identifier, user) entries,
-// so there are never more of them, and counting them would make imports roll up sooner (up to
-// twice as often), writing the same (identifier, user) rows more times.
-func (t *tally) entries() int { return len(t.users) + len(t.days) }
+// entries is how many (identifier, user) and (identifier, day) entries the tally holds, or
+// granted scope entries if there are more of those. The (app, person) entries are left out:
+// each stands for one or more (identifier, user) entries, so there are never more of them, and
+// counting them would make imports roll up sooner (up to twice as often), writing the same
+// (identifier, user) rows more times. The scopes are bounded on their own for the same reason:
+// a log with many grants would otherwise roll up sooner than one without.
+func (t *tally) entries() int { return max(len(t.users)+len(t.days), len(t.grants)) }
 
 func newTally(from int64) *tally {
 	t := &tally{}
@@ -72,7 +75,7 @@ func newTally(from int64) *tally {
 func (t *tally) reset(from int64) {
 	t.from, t.to = from, from
 	t.users, t.people, t.mapped, t.days = map[pairKey]userTally{}, map[pairKey]userTally{}, map[pairKey]bool{}, map[dayKey]dayTally{}
-	t.sources, t.strs = map[sourceKey]bool{}, map[string]string{}
+	t.sources, t.grants, t.strs = map[sourceKey]bool{}, grantTally{}, map[string]string{}
 }
 
 // intern returns s, sharing the copy already held.
@@ -114,6 +117,7 @@ func (t *tally) add(e UsageEvent, user, person string, at time.Time) {
 	}
 	t.users[pk], t.days[dk] = u, d
 	t.sources[sourceKey{app, t.intern(string(e.Source))}] = true
+	t.grants.add(e, person, at, t.intern)
 }
 
 // count adds one event at us (Unix microseconds): a use, a failure or neither.
@@ -141,42 +145,12 @@ func (u *userTally) merge(v userTally) {
 	u.failures += v.failures
 }
 
-// merge adds o, the tally of the next batch, whose events end at id o.to.
-func (t *tally) merge(o *tally) {
-	for k, v := range o.users {
-		k = pairKey{t.intern(k.app), t.intern(k.user)}
-		u := t.users[k]
-		u.merge(v)
-		t.users[k] = u
-	}
-	for k := range o.mapped {
-		t.mapped[pairKey{t.intern(k.app), t.intern(k.user)}] = true
-	}
-	for k, v := range o.people {
-		k = pairKey{t.intern(k.app), t.intern(k.user)}
-		g := t.people[k]
-		g.merge(v)
-		t.people[k] = g
-	}
-	for k, v := range o.days {
-		k = dayKey{t.intern(k.app), t.intern(k.day)}
-		d := t.days[k]
-		d.events += v.events
-		d.failures += v.failures
-		t.days[k] = d
-	}
-	for k := range o.sources {
-		t.sources[sourceKey{t.intern(k.app), t.intern(k.source)}] = true
-	}
-	t.to = max(t.to, o.to)
-}
-
 // rowsPerUpsert keeps each statement under both databases' limits on parameters (7 a row).
 const rowsPerUpsert = 1000
 
 // apply adds the tally to the rollups, in key order so that two writers lock rows in the same
-// order.
-func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
+// order. Without people, the (app, person) rows are left for a recount (see Store.Import).
+func (t *tally) apply(ctx context.Context, tx *sqlx.Tx, people bool) error {
 	users := slices.SortedFunc(maps.Keys(t.users), func(a, b pairKey) int { return cmp.Or(strings.Compare(a.app, b.app), strings.Compare(a.user, b.user)) })
 	if err := upsertRows(ctx, tx, "roll up usage (users)", "INSERT INTO usage_app_users (app_key, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, usersUpsert,
 		len(users), func(i int, args []any) []any {
@@ -185,18 +159,12 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 		}); err != nil {
 		return err
 	}
-	people, err := t.peopleByApp(ctx, tx)
-	if err != nil {
-		return err
+	if people {
+		if err := t.applyPeople(ctx, tx); err != nil {
+			return err
+		}
 	}
-	pkeys := slices.SortedFunc(maps.Keys(people), func(a, b personKey) int {
-		return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person))
-	})
-	if err := upsertRows(ctx, tx, "roll up usage (people)", "INSERT INTO usage_discovered_users (discovered_app_id, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, peopleUpsert,
-		len(pkeys), func(i int, args []any) []any {
-			u := people[pkeys[i]]
-			return append(args, pkeys[i].app, pkeys[i].person, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
-		}); err != nil {
+	if err := t.grants.save(ctx, tx); err != nil {
 		return err
 	}
 	days := slices.SortedFunc(maps.Keys(t.days), func(a, b dayKey) int { return cmp.Or(strings.Compare(a.app, b.app), strings.Compare(a.day, b.day)) })
@@ -212,6 +180,22 @@ func (t *tally) apply(ctx context.Context, tx *sqlx.Tx) error {
 	})
 	return upsertRows(ctx, tx, "roll up usage (sources)", "INSERT INTO discovered_app_sources (app_key, source) VALUES ", 2, sourcesUpsert,
 		len(sources), func(i int, args []any) []any { return append(args, sources[i].app, sources[i].source) })
+}
+
+// applyPeople adds the tally's people to usage_discovered_users, per discovered app.
+func (t *tally) applyPeople(ctx context.Context, tx *sqlx.Tx) error {
+	people, err := t.peopleByApp(ctx, tx)
+	if err != nil {
+		return err
+	}
+	pkeys := slices.SortedFunc(maps.Keys(people), func(a, b personKey) int {
+		return cmp.Or(cmp.Compare(a.app, b.app), strings.Compare(a.person, b.person))
+	})
+	return upsertRows(ctx, tx, "roll up usage (people)", "INSERT INTO usage_discovered_users (discovered_app_id, user_key, first_used, last_used, last_seen, events, failures) VALUES ", 7, peopleUpsert,
+		len(pkeys), func(i int, args []any) []any {
+			u := people[pkeys[i]]
+			return append(args, pkeys[i].app, pkeys[i].person, orNull(u.firstUsed), orNull(u.lastUsed), microTime(u.lastSeen), u.events, u.failures)
+		})
 }
 
 // peopleByApp sums the tally's people per discovered app, as the identifiers belong now.

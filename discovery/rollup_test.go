@@ -97,7 +97,8 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 
 			// A crash right after events were committed leaves them stored but not counted.
 			// RollUpPending counts them, once, even when two processes do it at the same time.
-			for _, q := range []string{"DELETE FROM usage_app_users", "DELETE FROM usage_discovered_users", "DELETE FROM usage_app_days", "DELETE FROM discovered_app_sources", "UPDATE import_runs SET rolled_up_to = 0"} {
+			for _, q := range []string{"DELETE FROM usage_app_users", "DELETE FROM usage_discovered_users", "DELETE FROM usage_app_days", "DELETE FROM discovered_app_sources",
+				"DELETE FROM usage_grant_scopes", "UPDATE import_runs SET rolled_up_to = 0"} {
 				if _, err := d.Exec(q); err != nil {
 					t.Fatal(err)
 				}
@@ -119,7 +120,8 @@ func TestRollupsMatchRawEvents(t *testing.T) {
 	}
 }
 
-// rollupRows returns every row of the three rollup tables as text, in order.
+// rollupRows returns every row of the rollup tables, the granted scopes among them, as text,
+// in order.
 func rollupRows(t *testing.T, d *db.DB) []string {
 	t.Helper()
 	var out []string
@@ -128,6 +130,7 @@ func rollupRows(t *testing.T, d *db.DB) []string {
 		"SELECT discovered_app_id, user_key, first_used, last_used, last_seen, events, failures FROM usage_discovered_users ORDER BY discovered_app_id, user_key",
 		"SELECT app_key, day, events, failures FROM usage_app_days ORDER BY app_key, day",
 		"SELECT app_key, source FROM discovered_app_sources ORDER BY app_key, source",
+		"SELECT app_key, user_key, scope, granted_at, revoked_at FROM usage_grant_scopes ORDER BY app_key, user_key, scope",
 	} {
 		rows, err := d.Queryx(q)
 		if err != nil {
@@ -174,14 +177,16 @@ func diffLines(a, b []string) string {
 	return strings.Join(out, "\n")
 }
 
-// check compares each discovered app's rolled-up usage with a recount of its raw events.
+// check compares each discovered app's rolled-up usage, and its per-source breakdown, with a
+// recount of its raw events.
 func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500})
+	apps, err := st.Apps(ctx, discovery.AppFilter{Limit: 500, WithSources: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSources(t, d, apps)
 	recent := 0
 	for _, a := range apps {
 		recent += a.Users7
@@ -218,6 +223,121 @@ func check(t *testing.T, d *db.DB, st *discovery.Store, now time.Time) {
 		if sum != want.EventsAll || fails != want.Failures {
 			t.Errorf("%s: daily series sums to %d events and %d failures, want %d and %d", a.Name, sum, fails, want.EventsAll, want.Failures)
 		}
+	}
+}
+
+// TestImportsWithSeveralRollupsCountPeopleAtTheEnd imports the fixtures into two databases,
+// once as usual and once rolling up every 7 events (so each import rolls up many times and
+// counts its people once, at its end): the rollups, people and granted scopes are the same
+// and match the raw events. A run that died before its end leaves its people to be counted:
+// the next RollUpPending recounts them.
+func TestImportsWithSeveralRollupsCountPeopleAtTheEnd(t *testing.T) {
+	fixtures := []struct{ format, file string }{
+		{"okta", "okta/logs_array.json"},
+		{"entra", "entra/graph_signins_pages.json"},
+		{"entra", "entra/permission_grants.json"},
+		{"google", "google/token_pages.json"},
+		{"csv", "csv/proxy_log.csv"},
+	}
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			var rows [2][]string
+			var d *db.DB
+			var st *discovery.Store
+			for i, every := range []int{0, 7} {
+				d = b.Open(t)
+				st = discovery.NewStore(d)
+				st.Now = testNow
+				if every > 0 {
+					discovery.SetRollupEvery(st, every)
+				}
+				for range 2 {
+					for _, fx := range fixtures {
+						importFile(t, st, fx.format, fx.file)
+					}
+				}
+				if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE people_pending = "+sqlTrue(d)); n != 0 {
+					t.Errorf("%d runs still have people to count", n)
+				}
+				rows[i] = rollupRows(t, d)
+			}
+			if !slices.Equal(rows[0], rows[1]) {
+				t.Errorf("rolling up every 7 events counts differently:\n%s", diffLines(rows[0], rows[1]))
+			}
+			var newest db.Timestamp
+			if err := d.Get(&newest, "SELECT MAX(occurred_at) FROM usage_events"); err != nil {
+				t.Fatal(err)
+			}
+			now := newest.Add(12 * time.Hour)
+			st.Now = func() time.Time { return now }
+			check(t, d, st, now)
+
+			// The process died between a rollup that left the people out and its end.
+			for _, q := range []string{"DELETE FROM usage_discovered_users",
+				"UPDATE import_runs SET people_pending = " + sqlTrue(d) + ", status = 'running' WHERE id = (SELECT MAX(id) FROM import_runs)"} {
+				if _, err := d.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := st.RollUpPending(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, d, "SELECT COUNT(*) FROM usage_discovered_users"); n != 0 {
+				t.Errorf("people recounted under a run that may still be going: %d rows", n)
+			}
+			if _, err := d.Exec("UPDATE import_runs SET status = 'interrupted' WHERE people_pending = " + sqlTrue(d)); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.RollUpPending(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := rollupRows(t, d); !slices.Equal(got, rows[0]) {
+				t.Errorf("people recounted after a crash differ:\n%s", diffLines(rows[0], got))
+			}
+			if n := count(t, d, "SELECT COUNT(*) FROM import_runs WHERE people_pending = "+sqlTrue(d)); n != 0 {
+				t.Errorf("%d runs still have people to count after the recount", n)
+			}
+		})
+	}
+}
+
+// sqlTrue is true as d's SQL spells it for a people_pending column.
+func sqlTrue(d *db.DB) string {
+	if d.Dialect == db.Postgres {
+		return "true"
+	}
+	return "1"
+}
+
+// checkSources compares each identifier in the apps' breakdowns with a recount of its raw
+// events: the people who used it (each once) and its uses.
+func checkSources(t *testing.T, d *db.DB, apps []discovery.DiscoveredApp) {
+	t.Helper()
+	const use = `outcome IN ('success', 'unknown') AND kind <> 'oauth_revoke'`
+	idents := 0
+	for _, a := range apps {
+		if len(a.Sources) == 0 {
+			t.Errorf("%s: no sources in its breakdown", a.Name)
+		}
+		for _, src := range a.Sources {
+			idents++
+			var want struct {
+				Users  int `db:"users"`
+				Events int `db:"events"`
+			}
+			if err := d.Get(&want, d.Rebind(`SELECT COUNT(DISTINCT COALESCE(p.email, e.user_key)) AS users, COUNT(*) AS events
+				FROM usage_events e LEFT JOIN person_ids p ON p.user_key = e.user_key WHERE e.app_key = ? AND `+use), src.Identifier); err != nil {
+				t.Fatal(err)
+			}
+			if src.UsersAll != want.Users || src.EventsAll != want.Events {
+				t.Errorf("%s, %s from %s: %d people and %d events in the breakdown, %d and %d in the raw events",
+					a.Name, src.Identifier, src.Source, src.UsersAll, src.EventsAll, want.Users, want.Events)
+			}
+		}
+	}
+	if idents == 0 {
+		t.Fatal("no identifiers in the breakdowns: the test would prove little")
 	}
 }
 

@@ -38,9 +38,12 @@ const staleRunAge = time.Hour
 // maxRejections is how many rejected lines a run keeps, with their line numbers and reasons.
 const maxRejections = 100
 
-// eventsPerStatement is how many events one INSERT stores: 1,000 rows × 10 values stays under
-// both databases' limits on parameters (SQLite 32,766, PostgreSQL 65,535).
+// eventsPerStatement is how many events one INSERT stores: 1,000 rows × eventColumns values
+// stays under both databases' limits on parameters (SQLite 32,766, PostgreSQL 65,535).
 const eventsPerStatement = 1000
+
+// eventColumns is how many values the insert stores per event.
+const eventColumns = 11
 
 // batchSize is how many events one transaction stores: large enough that commits do not
 // dominate (on a 1M-event import into SQLite, 8,000 is 20% faster than 4,000, which doubled
@@ -91,7 +94,12 @@ type Store struct {
 	findingsNotifier FindingsNotifier
 	// Metrics, when set, counts imports and pulls for /metrics.
 	Metrics *Metrics
+	// rollupAfter, when set, replaces rollupEvery (tests roll up after a few events).
+	rollupAfter int
 }
+
+// rollupInterval is how many new events an import stores between two rollups.
+func (s *Store) rollupInterval() int { return cmp.Or(s.rollupAfter, rollupEvery) }
 
 // NewStore returns the discovery store on d.
 func NewStore(d *db.DB) *Store { return &Store{db: d, Now: time.Now} }
@@ -170,19 +178,32 @@ func (s *Store) importLog(ctx context.Context, actor audit.Actor, format, fileNa
 	}
 	var dd dedup
 	counted := newTally(0) // a new run has rolled up nothing
+	// A rollup before the import's end leaves out the people per discovered app, and notes
+	// the identifiers it counted: the apps they belong to have their people recounted once
+	// at the end, rather than each person's row being rewritten at every rollup.
+	deferred := map[string]bool{}
+	deferPeople := func() {
+		for k := range counted.users {
+			deferred[k.app] = true
+		}
+	}
 	wg.Go(func() {
 		unrolled := 0
 		for b := range batches {
 			if failed() != nil {
 				continue // drain; the parser stops at its next batch
 			}
-			n, bt, err := s.storeBatch(ctx, bulk, full, run.ID, b, ids, &dd)
-			if err == nil {
+			n, err := s.storeBatch(ctx, bulk, full, run.ID, b, ids, &dd, counted)
+			if err != nil {
+				// The tally may hold some of the batch, which was rolled back: the rollup at
+				// the end reads the committed events back instead.
+				counted.reset(-1)
+			} else {
 				run.New += n
 				run.Duplicate += len(b) - n
-				counted.merge(bt)
-				if unrolled += n; unrolled >= rollupEvery || counted.entries() >= maxTallyEntries {
-					unrolled, err = 0, s.rollUpRun(ctx, bulk, run.ID, counted)
+				if unrolled += n; unrolled >= s.rollupInterval() || counted.entries() >= maxTallyEntries {
+					deferPeople()
+					unrolled, err = 0, s.rollUpRun(ctx, bulk, run.ID, counted, true)
 				}
 			}
 			if err != nil {
@@ -239,12 +260,18 @@ func (s *Store) importLog(ctx context.Context, actor audit.Actor, format, fileNa
 	if err := failed(); err != nil && perr == nil {
 		perr = err
 	}
-	// What was committed is counted even when the import failed or its caller went away.
-	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID, counted); err != nil && perr == nil {
+	// What was committed is counted even when the import failed or its caller went away. An
+	// import that rolled up before counts its people at the end, as its earlier rollups left
+	// them; one that did not counts them here.
+	late := len(deferred) > 0
+	if late {
+		deferPeople()
+	}
+	if err := s.rollUpRun(context.WithoutCancel(ctx), bulk, run.ID, counted, late); err != nil && perr == nil {
 		perr = err
 	}
-	// People counted under a user id that this import tied to an e-mail become one person.
-	if err := s.recountLearned(context.WithoutCancel(ctx), ids.learned); err != nil && perr == nil {
+	// Also, people counted under a user id that this import tied to an e-mail become one person.
+	if err := s.recountPeopleOf(context.WithoutCancel(ctx), run.ID, deferred, ids.learned); err != nil && perr == nil {
 		perr = err
 	}
 	run.Read, run.Skipped, run.Rejected, run.Cleaned = stats.Read, stats.Skipped+tooOld, stats.Rejected, stats.Cleaned
@@ -293,22 +320,20 @@ type dedup struct{ mostlyKnown bool }
 
 // storeBatch inserts events, skipping those already stored, and records their identifiers,
 // the discovered apps they belong to and the user ids tied to e-mails; it returns how many
-// events were new, and their tally for the rollups. One multi-row statement per chunk keeps
-// round trips few.
+// events were new, and adds them to the import's tally for the rollups (which, if it fails,
+// holds part of a batch that was rolled back). One multi-row statement per chunk keeps round
+// trips few.
 // While most events turn out to be known, each chunk first asks which of its ids are stored,
 // a lookup that costs far less than offering every row to the insert, and inserts only the rest.
-func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, runID int64, events []UsageEvent, ids *identities, dd *dedup) (int, *tally, error) {
+func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, runID int64, events []UsageEvent, ids *identities, dd *dedup, counted *tally) (int, error) {
 	added := 0
-	var counted *tally
 	st := newStaged()
 	err := bulk.InTx(ctx, func(tx *sqlx.Tx) error {
-		counted, st = newTally(0), newStaged()
 		type span struct {
 			name        string
 			first, last time.Time
 		}
 		apps := map[string]*span{}
-		grants := grantTally{}
 		var lastID int64 // the highest id this batch stored
 		const chunk = eventsPerStatement
 		for start := 0; start < len(events); start += chunk {
@@ -323,9 +348,9 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 			if len(part) == 0 {
 				continue
 			}
-			args := make([]any, 0, len(part)*10)
+			args := make([]any, 0, len(part)*eventColumns)
 			for _, e := range part {
-				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID)
+				args = append(args, string(e.Source), e.SourceEventID, db.Time(e.OccurredAt), strings.ToLower(e.UserKey()), e.AppKey, e.AppName, string(e.Kind), string(e.Outcome), e.IP, runID, storedScopes(e))
 			}
 			var inserted []struct {
 				ID            int64  `db:"id"`
@@ -372,7 +397,6 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 				user := strings.ToLower(e.UserKey())
 				person := ids.person(st, e, user)
 				counted.add(e, user, person, at)
-				grants.add(e, person, at)
 				sp := apps[e.AppKey]
 				if sp == nil {
 					sp = &span{name: e.AppName, first: at, last: at}
@@ -390,9 +414,6 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 			}
 		}
 		if err := recordPeople(ctx, tx, st.people); err != nil {
-			return err
-		}
-		if err := grants.save(ctx, tx); err != nil {
 			return err
 		}
 		// In key order, so that two imports touching the same apps lock them in the same order.
@@ -414,10 +435,10 @@ func (s *Store) storeBatch(ctx context.Context, bulk *db.Bulk, full *sqlx.Stmt, 
 		return err
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
 	ids.commit(st)
-	return added, counted, nil
+	return added, nil
 }
 
 // identifierUpsert merges an identifier's span into the one already recorded; the discovered
@@ -438,8 +459,8 @@ func insertEventsSQL(d *db.DB, n int) string {
 	if d.Dialect == db.Postgres {
 		verb, conflict = "INSERT INTO", " ON CONFLICT (source, source_event_id) DO NOTHING"
 	}
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	return d.Rebind(verb + " usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id) VALUES " +
+	row := "(?" + strings.Repeat(", ?", eventColumns-1) + ")"
+	return d.Rebind(verb + " usage_events (source, source_event_id, occurred_at, user_key, app_key, app_name, kind, outcome, ip, import_run_id, scopes) VALUES " +
 		strings.Repeat(row+", ", n-1) + row + conflict + " RETURNING id, source_event_id")
 }
 

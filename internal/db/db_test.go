@@ -155,6 +155,10 @@ func TestBulkCommitsRollsBackAndGivesItsConnectionBackAsItWas(t *testing.T) {
 				if err := d.GetContext(ctx, &pages, "PRAGMA wal_autocheckpoint"); err != nil || pages != 1000 {
 					t.Errorf("wal_autocheckpoint after the bulk load = %d (err %v), want 1000", pages, err)
 				}
+				var cache int
+				if err := d.GetContext(ctx, &cache, "PRAGMA cache_size"); err != nil || cache != -2000 {
+					t.Errorf("cache_size after the bulk load = %d (err %v), want SQLite's default -2000", cache, err)
+				}
 			}
 		})
 	}
