@@ -99,10 +99,6 @@ func (s *Store) EvaluateConditions(ctx context.Context) ([]Finding, error) {
 		ORDER BY c.app_id`), now.AddDate(0, 0, -30)); err != nil {
 		return nil, fmt.Errorf("load conditions: %w", err)
 	}
-	outside, granted, err := s.listViolations(ctx, apps, now)
-	if err != nil {
-		return nil, err
-	}
 	var opened []int64
 	for _, a := range apps {
 		found := map[string]*violation{}
@@ -112,14 +108,15 @@ func (s *Store) EvaluateConditions(ctx context.Context) ([]Finding, error) {
 				return nil, err
 			}
 		}
-		if v := outside[a.AppID]; v != nil {
-			allowed := cleanLines(a.Groups)
-			v.detail = fmt.Sprintf("%d people outside %s used it in the last 30 days.", len(v.people), strings.Join(allowed, ", "))
-			found[condAllowedGroups] = v
+		if strings.TrimSpace(a.Groups) != "" && a.People30 > 0 {
+			if found[condAllowedGroups], err = s.groupViolation(ctx, a, now); err != nil {
+				return nil, err
+			}
 		}
-		if v := granted[a.AppID]; v != nil {
-			v.detail = fmt.Sprintf("Grants that include %s.", strings.Join(cleanLines(a.Scopes), ", "))
-			found[condForbiddenScopes] = v
+		if strings.TrimSpace(a.Scopes) != "" {
+			if found[condForbiddenScopes], err = s.scopeViolation(ctx, a); err != nil {
+				return nil, err
+			}
 		}
 		if a.PilotEnd != nil && a.LastUsed != nil && a.LastUsed.After(*a.PilotEnd) {
 			if found[condPilotEnd], err = s.pilotViolation(ctx, a); err != nil {
@@ -188,92 +185,58 @@ func (s *Store) seatViolation(ctx context.Context, a conditioned, now time.Time)
 		detail: fmt.Sprintf("%d people used it in the last 30 days; the limit is %d.", len(people), *a.SeatLimit)}, nil
 }
 
-// listViolations evaluates the conditions that name lists — allowed groups, forbidden scopes —
-// for every app at once, a few statements in all rather than one per app: each app's list goes
-// in as rows (app id, value) of a common table "listed". It returns, per app, the people outside
-// its allowed groups in the last 30 days, and the people whose standing grants include a
-// forbidden scope.
-func (s *Store) listViolations(ctx context.Context, apps []conditioned, now time.Time) (outside, granted map[int64]*violation, err error) {
-	groups, scopes := map[int64][]string{}, map[int64][]string{}
-	for _, a := range apps {
-		if g := cleanLines(a.Groups); len(g) > 0 && a.People30 > 0 {
-			groups[a.AppID] = g
-		}
-		if sc := cleanLines(a.Scopes); len(sc) > 0 {
-			scopes[a.AppID] = sc
-		}
-	}
-	outside, err = s.byApp(ctx, groups, `SELECT d.app_id, u.user_key AS person, MIN(u.first_used) AS first_seen, MAX(u.last_used) AS last_seen
-		FROM discovered_apps d JOIN usage_discovered_users u ON u.discovered_app_id = d.id
-		WHERE d.app_id IN (SELECT app_id FROM listed) AND u.last_used > ? AND u.user_key <> ''
-		AND NOT EXISTS (SELECT 1 FROM people p JOIN listed w ON w.value = p.department WHERE p.email = u.user_key AND w.app_id = d.app_id)
-		AND NOT EXISTS (SELECT 1 FROM person_groups g JOIN listed w ON w.value = g.group_name WHERE g.email = u.user_key AND w.app_id = d.app_id)
-		GROUP BY d.app_id, u.user_key ORDER BY d.app_id, u.user_key`, now.AddDate(0, 0, -30))
+func (s *Store) groupViolation(ctx context.Context, a conditioned, now time.Time) (*violation, error) {
+	allowed := cleanLines(a.Groups)
+	// Those outside are found in SQL: an app used by tens of thousands of people must not send
+	// them all back as parameters.
+	extra, args, err := sqlx.In(` AND NOT EXISTS (SELECT 1 FROM people p WHERE p.email = u.user_key AND p.department IN (?))
+		AND NOT EXISTS (SELECT 1 FROM person_groups g WHERE g.email = u.user_key AND g.group_name IN (?))`, allowed, allowed)
 	if err != nil {
-		return nil, nil, fmt.Errorf("people outside allowed groups: %w", err)
+		return nil, err
 	}
-	// A grant stands while no later revoke of its scope, or of the whole grant, took it back.
-	granted, err = s.byApp(ctx, scopes, `SELECT d.app_id, g.user_key AS person, MIN(g.granted_at) AS first_seen, MAX(g.granted_at) AS last_seen
-		FROM listed f JOIN discovered_apps d ON d.app_id = f.app_id JOIN discovered_identifiers i ON i.discovered_app_id = d.id
-		JOIN usage_grant_scopes g ON g.app_key = i.app_key AND g.scope = f.value
-		LEFT JOIN usage_grant_scopes w ON w.app_key = g.app_key AND w.user_key = g.user_key AND w.scope = '*'
-		WHERE g.granted_at IS NOT NULL
-		AND (g.revoked_at IS NULL OR g.revoked_at < g.granted_at) AND (w.revoked_at IS NULL OR w.revoked_at < g.granted_at)
-		GROUP BY d.app_id, g.user_key ORDER BY d.app_id, g.user_key`)
-	if err != nil {
-		return nil, nil, fmt.Errorf("forbidden grants: %w", err)
+	outside, first, last, err := s.usedSince(ctx, a.AppID, now.AddDate(0, 0, -30), extra, args...)
+	if err != nil || len(outside) == 0 {
+		return nil, err
 	}
-	return outside, granted, nil
+	return &violation{people: outside, first: first, last: last,
+		detail: fmt.Sprintf("%d people outside %s used it in the last 30 days.", len(outside), strings.Join(allowed, ", "))}, nil
 }
 
-// maxListedRows bounds the (app, value) rows of one statement, two parameters each: well inside
-// SQLite's and PostgreSQL's limits on parameters.
-const maxListedRows = 4000
-
-// byApp runs query (which reads the table "listed" and selects app_id, person, first_seen,
-// last_seen, ordered by app) over lists, a chunk of apps at a time, and gathers each app's
-// people and the span of their use.
-func (s *Store) byApp(ctx context.Context, lists map[int64][]string, query string, args ...any) (map[int64]*violation, error) {
-	out := map[int64]*violation{}
-	ids := slices.Sorted(maps.Keys(lists))
-	for start := 0; start < len(ids); {
-		var values []string
-		var params []any
-		end := start
-		for end < len(ids) && (end == start || len(values)+len(lists[ids[end]]) <= maxListedRows) {
-			for _, v := range lists[ids[end]] {
-				values = append(values, "(CAST(? AS BIGINT), CAST(? AS TEXT))")
-				params = append(params, ids[end], v)
-			}
-			end++
-		}
-		var rows []struct {
-			AppID  int64        `db:"app_id"`
-			Person string       `db:"person"`
-			First  db.Timestamp `db:"first_seen"`
-			Last   db.Timestamp `db:"last_seen"`
-		}
-		q := "WITH listed (app_id, value) AS (VALUES " + strings.Join(values, ", ") + ") " + query
-		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), append(params, args...)...); err != nil {
-			return nil, err
-		}
-		for _, r := range rows {
-			v := out[r.AppID]
-			if v == nil {
-				v = &violation{}
-				out[r.AppID] = v
-			}
-			v.people = append(v.people, r.Person)
-			if v.first.IsZero() || r.First.Before(v.first) {
-				v.first = r.First.Time
-			}
-			if r.Last.After(v.last) {
-				v.last = r.Last.Time
-			}
-		}
-		start = end
+func (s *Store) scopeViolation(ctx context.Context, a conditioned) (*violation, error) {
+	forbidden := cleanLines(a.Scopes)
+	// A grant stands while no later revoke of its scope, or of the whole grant, took it back.
+	q, args, err := sqlx.In(`SELECT g.user_key AS person, MIN(g.granted_at) AS first, MAX(g.granted_at) AS last
+		FROM usage_grant_scopes g
+		LEFT JOIN usage_grant_scopes w ON w.app_key = g.app_key AND w.user_key = g.user_key AND w.scope = '*'
+		WHERE g.app_key IN (SELECT i.app_key FROM discovered_identifiers i JOIN discovered_apps d ON d.id = i.discovered_app_id WHERE d.app_id = ?)
+		AND g.scope IN (?) AND g.granted_at IS NOT NULL
+		AND (g.revoked_at IS NULL OR g.revoked_at < g.granted_at) AND (w.revoked_at IS NULL OR w.revoked_at < g.granted_at)
+		GROUP BY g.user_key ORDER BY g.user_key`, a.AppID, forbidden)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	var rows []struct {
+		Person string       `db:"person"`
+		First  db.Timestamp `db:"first"`
+		Last   db.Timestamp `db:"last"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("forbidden grants of %s: %w", a.Name, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	v := &violation{detail: fmt.Sprintf("Grants that include %s.", strings.Join(forbidden, ", "))}
+	for _, r := range rows {
+		v.people = append(v.people, r.Person)
+		if v.first.IsZero() || r.First.Before(v.first) {
+			v.first = r.First.Time
+		}
+		if r.Last.After(v.last) {
+			v.last = r.Last.Time
+		}
+	}
+	return v, nil
 }
 
 func (s *Store) pilotViolation(ctx context.Context, a conditioned) (*violation, error) {
