@@ -7,6 +7,7 @@
 package providertest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pavedhq/paved/discovery"
+	"github.com/pavedhq/paved/internal/audit"
 )
 
 // Faults are the switches every fake server has. The zero value answers every request normally.
@@ -162,4 +166,21 @@ type seq struct{ n int }
 func (s *seq) next(prefix string) string {
 	s.n++
 	return fmt.Sprintf("%s%04d", prefix, s.n)
+}
+
+// StoreSource stores src (one of the fakes' Source(), say) in st, allowed to act, and returns it
+// as SourceWithSecret reads it back: what a workflow test or a browser test previews through.
+func StoreSource(t testing.TB, st *discovery.Store, src discovery.Source) discovery.Source {
+	t.Helper()
+	ctx := context.Background()
+	src.Actions = true
+	created, err := st.CreateSource(ctx, audit.System, src)
+	if err != nil {
+		t.Fatalf("store %s source %q: %v", src.Kind, src.Name, err)
+	}
+	full, err := st.SourceWithSecret(ctx, created.ID)
+	if err != nil {
+		t.Fatalf("read %s source %q back: %v", src.Kind, src.Name, err)
+	}
+	return full
 }
