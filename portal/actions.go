@@ -103,6 +103,9 @@ func (s *Server) renderActionForm(c *gin.Context, status int, r actions.Request,
 		return
 	}
 	for _, src := range srcs {
+		if !src.Actions {
+			continue // read-only: the preview would refuse it
+		}
 		for _, k := range v.Kinds {
 			if k.Source == src.Kind {
 				v.Sources = append(v.Sources, src)
