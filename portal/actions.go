@@ -103,6 +103,9 @@ func (s *Server) renderActionForm(c *gin.Context, status int, r actions.Request,
 		return
 	}
 	for _, src := range srcs {
+		if !src.Actions {
+			continue // read-only: the preview would refuse it
+		}
 		for _, k := range v.Kinds {
 			if k.Source == src.Kind {
 				v.Sources = append(v.Sources, src)
@@ -166,6 +169,7 @@ type actionView struct {
 	CanApprove bool
 	CanRetry   bool
 	CanUndo    bool
+	NotDone    int // steps failed or still pending, which a retry carries out
 }
 
 func (s *Server) actionPage(c *gin.Context) {
@@ -184,7 +188,8 @@ func (s *Server) actionPage(c *gin.Context) {
 		v.IsStarter = a.StartedByID != nil && *a.StartedByID == p.User.ID
 	}
 	v.CanApprove = a.State == actions.StatePreviewed && !v.IsStarter
-	v.CanRetry = (a.State == actions.StatePartial || a.State == actions.StateFailed) && a.Counts.Failed > 0
+	v.NotDone = a.Counts.Failed + a.Counts.Pending
+	v.CanRetry = (a.State == actions.StatePartial || a.State == actions.StateFailed) && v.NotDone > 0
 	v.CanUndo = (a.State == actions.StateDone || a.State == actions.StatePartial || a.State == actions.StateFailed) && a.Undoable()
 	s.render(c, http.StatusOK, "action", "Action: "+a.AppName, v)
 }

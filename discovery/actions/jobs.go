@@ -11,6 +11,7 @@ import (
 
 	"github.com/pavedhq/paved/discovery"
 	"github.com/pavedhq/paved/internal/audit"
+	"github.com/pavedhq/paved/internal/errs"
 	"github.com/pavedhq/paved/internal/jobs"
 	"github.com/pavedhq/paved/internal/notify"
 )
@@ -115,8 +116,7 @@ func (s *Service) run(ctx context.Context, id int64) error {
 	}
 	src, p, err := s.provider(ctx, a)
 	if err != nil {
-		_ = setLastError(ctx, s.db, id, s.now(), err.Error())
-		return err
+		return s.stopRun(ctx, a, err)
 	}
 	done := 0
 	for {
@@ -143,6 +143,26 @@ func (s *Service) run(ctx context.Context, id int64) error {
 		}
 	}
 	return s.finish(ctx, a)
+}
+
+// stopRun ends a run that cannot act at all. A refusal that waiting will not mend (the source
+// was deleted or made read-only) fails the action at once, its steps left pending for a retry
+// once an admin has fixed the source; anything else is tried again by the job.
+func (s *Service) stopRun(ctx context.Context, a Action, cause error) error {
+	now := s.now()
+	if !errors.Is(cause, discovery.ErrUnknownSource) && !errs.Is(cause, errs.Invalid) && !errs.Is(cause, errs.NotFound) {
+		_ = setLastError(ctx, s.db, a.ID, now, cause.Error())
+		return cause
+	}
+	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if ok, err := setState(ctx, tx, a.ID, now, StateFailed, StateRunning); err != nil || !ok {
+			return err
+		}
+		if err := finishAction(ctx, tx, a.ID, now, StateFailed, cause.Error()); err != nil {
+			return err
+		}
+		return audit.Append(ctx, tx, now, actorJob, "action.finish", "action", fmt.Sprint(a.ID), map[string]any{"state": StateFailed, "error": cause.Error()})
+	})
 }
 
 func (s *Service) recordStep(ctx context.Context, a Action, step StepRecord, derr error) error {

@@ -681,3 +681,43 @@ func TestGoogleCrashResumesWithoutRevokingTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestSourceGoneFailsAndRetries: a source deleted (or made read-only) after approval fails the
+// action at once, with the reason; once it is back, a retry carries out every step.
+func TestSourceGoneFailsAndRetries(t *testing.T) {
+	for _, b := range testutil.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			var mu sync.Mutex
+			gone := false
+			e := newEnv(t, b, func(_ context.Context, id int64) (discovery.Source, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if gone {
+					return discovery.Source{}, discovery.ErrUnknownSource
+				}
+				return discovery.Source{ID: id, Kind: discovery.FormatGoogle, Name: "Workspace", Secret: "x"}, nil
+			})
+			ctx := context.Background()
+			a := e.preview(t, revokeAll())
+			mu.Lock()
+			gone = true
+			mu.Unlock()
+			if _, err := e.svc.Approve(ctx, bob, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			failed := e.wait(t, a.ID)
+			if failed.State != actions.StateFailed || failed.Counts.Pending != 3 || !strings.Contains(failed.LastError, "no such discovery source") {
+				t.Fatalf("with the source gone: %s %+v %q", failed.State, failed.Counts, failed.LastError)
+			}
+			mu.Lock()
+			gone = false
+			mu.Unlock()
+			if _, err := e.svc.Retry(ctx, ann, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if done := e.wait(t, a.ID); done.State != actions.StateDone || done.Counts.Done != 3 || done.LastError != "" {
+				t.Fatalf("after the retry: %s %+v %q", done.State, done.Counts, done.LastError)
+			}
+		})
+	}
+}
