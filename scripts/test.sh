@@ -304,7 +304,10 @@ log "services ready in $((SECONDS - t0))s"
 # a Go module of its own (the image tool and the Compose and Helm checks, with their heavy
 # dependencies): with no package named both modules are tested, and packages under ./deploy/
 # are tested from inside it.
+# The browser tests make portal a long package: give go test more than its default 10 minutes
+# unless the caller chose.
 args=("$@")
+case " $* " in *" -timeout"*) ;; *) args=(-timeout 30m "${args[@]}") ;; esac
 has_pkg=0 deploy_pkg=0
 for a in "${args[@]}"; do
 	case $a in ./deploy | ./deploy/*) has_pkg=1 deploy_pkg=1 ;; ./* | ../* | . | .. | all | github.com/*) has_pkg=1 ;; esac
