@@ -72,7 +72,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (Session, Use
 	}
 	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT s.id_hash, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip, s.id_token,
 		u.id AS "u.id", u.issuer AS "u.issuer", u.subject AS "u.subject", u.email AS "u.email", u.name AS "u.name",
-		u.roles AS "u.roles", u.created_at AS "u.created_at", u.updated_at AS "u.updated_at", u.last_login_at AS "u.last_login_at"
+		u.roles AS "u.roles", u.idp_groups AS "u.idp_groups", u.created_at AS "u.created_at", u.updated_at AS "u.updated_at", u.last_login_at AS "u.last_login_at"
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`), hashSecret(secret))
 	sess, u := row.Session, row.User
 	if db.IsNotFound(err) {

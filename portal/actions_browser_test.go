@@ -112,8 +112,11 @@ func TestBrowserActionRevokesGoogleGrants(t *testing.T) {
 	}
 
 	// The second member approves; the page follows the job to the end.
-	admin.do(t, chromedp.Navigate(actionURL), chromedp.WaitVisible(chromedp.CSS("#approve-action")), chromedp.Click(chromedp.CSS("#approve-action")))
-	deadline := time.Now().Add(60 * time.Second)
+	admin.do(t, chromedp.Navigate(actionURL), chromedp.WaitVisible(chromedp.CSS("#approve-action")), chromedp.Click(chromedp.CSS("#approve-action")),
+		// The approval's answer must arrive before the page is loaded again, or the new load
+		// cancels the form's post.
+		chromedp.WaitNotPresent(chromedp.CSS("#approve-action")))
+	deadline := time.Now().Add(120 * time.Second)
 	for {
 		admin.do(t, chromedp.Navigate(actionURL), chromedp.WaitVisible(chromedp.CSS("#action-state")))
 		if st := admin.text(t, "#action-state"); st == "done" {
