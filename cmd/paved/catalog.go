@@ -88,7 +88,10 @@ func openDomain(ctx context.Context, cfg *config.Config, log *slog.Logger, migra
 		dm.Close()
 		return nil, err
 	}
-	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: []*river.PeriodicJob{requests.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(), discovery.DirectoryPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic(), discovery.ConditionsPeriodic()}}); err != nil {
+	periodic := []*river.PeriodicJob{requests.CloseVotesPeriodic(), discovery.PrunePeriodic(), discovery.PullPeriodic(),
+		discovery.DirectoryPeriodic(), discovery.ResolvePeriodic(), discovery.TrendPeriodic(), discovery.ConditionsPeriodic(),
+		actions.ResumePeriodic()}
+	if dm.jobs, err = jobs.New(ctx, d, log, jobs.Options{Periodic: periodic}); err != nil {
 		dm.Close()
 		return nil, err
 	}

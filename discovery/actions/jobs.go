@@ -19,6 +19,9 @@ import (
 // RunArgs asks for an approved action's pending steps to be carried out.
 type RunArgs struct {
 	ActionID int64 `json:"action_id"`
+	// Lease, on a job that resumes an action whose process stopped, is when that process's
+	// lease ran out: one resume job per stalled run.
+	Lease string `json:"lease,omitempty"`
 }
 
 // Kind names the job.
@@ -26,7 +29,8 @@ func (RunArgs) Kind() string { return "actions.run" }
 
 // UndoArgs asks for an action's done steps to be reversed.
 type UndoArgs struct {
-	ActionID int64 `json:"action_id"`
+	ActionID int64  `json:"action_id"`
+	Lease    string `json:"lease,omitempty"`
 }
 
 // Kind names the job.
@@ -72,6 +76,7 @@ func (w *UndoWorker) Work(ctx context.Context, j *river.Job[UndoArgs]) error {
 func (s *Service) RegisterJobs(j *jobs.Jobs) {
 	jobs.AddWorker(j, &RunWorker{s: s})
 	jobs.AddWorker(j, &UndoWorker{s: s})
+	jobs.AddWorker(j, &ResumeWorker{s: s})
 }
 
 // actorJob names the job in the audit log.
@@ -96,6 +101,11 @@ func (s *Service) provider(ctx context.Context, a Action) (discovery.Source, Pro
 // step is done at most once, except one whose Do succeeded and whose record was lost, which
 // the provider takes as done (an object already gone counts as done).
 func (s *Service) run(ctx context.Context, id int64) error {
+	ctx, release, ok, err := s.hold(ctx, id)
+	if err != nil || !ok {
+		return err
+	}
+	defer release()
 	a, err := getAction(ctx, s.db, id)
 	if err != nil {
 		return err
@@ -257,6 +267,11 @@ func (s *Service) message(a Action, people []string) notify.Event {
 
 // undo reverses the done steps that carry undo data, one at a time, each recorded.
 func (s *Service) undo(ctx context.Context, id int64) error {
+	ctx, release, ok, err := s.hold(ctx, id)
+	if err != nil || !ok {
+		return err
+	}
+	defer release()
 	a, err := getAction(ctx, s.db, id)
 	if err != nil {
 		return err

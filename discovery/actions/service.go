@@ -50,6 +50,7 @@ type Service struct {
 	sources   SourceLoader
 	notifier  *notify.Notifier
 	log       *slog.Logger
+	owner     string // names this process's leases
 	// Now is the clock; tests set it.
 	Now func() time.Time
 	// afterStep, when set, runs after each recorded step; an error stops the job there as a
@@ -64,7 +65,7 @@ func New(d Deps) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: d.DB, jobs: d.Jobs, discovery: d.Discovery, catalog: d.Catalog, providers: d.Providers,
-		sources: d.Sources, notifier: d.Notifier, log: log, Now: time.Now}
+		sources: d.Sources, notifier: d.Notifier, log: log, owner: newOwner(), Now: time.Now}
 }
 
 func (s *Service) now() time.Time { return db.Time(s.Now()) }
